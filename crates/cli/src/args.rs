@@ -1,0 +1,106 @@
+//! Command-line arguments, parsed into plain data before any work happens.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "keyless",
+    version,
+    about = "Self-hosted workload identity for model-serving platforms"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Validate and evaluate RAM policy documents.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Start the services in the foreground (RAM, STS, …) and write `DIR/endpoints.env`.
+    Up(UpArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct UpArgs {
+    /// Where state lives (database, master key, key ring, endpoints.env).
+    #[arg(long, default_value = "keyless-data", value_name = "DIR")]
+    pub data_dir: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Base port: RAM on BASE, STS on BASE+1; 0 takes ephemeral ports.
+    #[arg(long = "port", default_value_t = 18000, value_name = "BASE")]
+    pub port: u16,
+    /// Region id reported to clients.
+    #[arg(long, default_value = "cn-hangzhou")]
+    pub region: String,
+    /// AssumeRole calls per second allowed per caller (0 disables the limit).
+    #[arg(long, default_value_t = 500.0)]
+    pub assume_role_rate: f64,
+    /// Burst size of the per-caller AssumeRole limit.
+    #[arg(long, default_value_t = 1000.0)]
+    pub assume_role_burst: f64,
+    /// STS sealing-key rotation period in seconds (default daily).
+    #[arg(long, default_value_t = 86_400)]
+    pub key_rotation_secs: i64,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PolicyCommand {
+    /// Validate policy documents; exit 0 when all are valid, 2 otherwise (each problem printed).
+    Validate(ValidateArgs),
+    /// Evaluate a request against policies; exit 0 for Allow, 1 for a deny, 2 for errors.
+    Eval(EvalArgs),
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum KindArg {
+    /// Decide from the document: trust if any statement has a `Principal`, else custom.
+    Auto,
+    Custom,
+    Session,
+    Trust,
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// Policy files.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// The kind of document (decides size limits and where `Principal` belongs).
+    #[arg(long, value_enum, default_value_t = KindArg::Auto)]
+    pub kind: KindArg,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// A policy: a file path or `system:<PolicyName>`. Repeatable.
+    #[arg(long = "policy", value_name = "SRC", required = true)]
+    pub policies: Vec<String>,
+    /// A session policy (file path or `system:<PolicyName>`) that gates the result.
+    #[arg(long, value_name = "SRC")]
+    pub session_policy: Option<String>,
+    /// Evaluate the policies as trust policies against `--principal`.
+    #[arg(long)]
+    pub trust: bool,
+    /// The action, e.g. `oss:GetObject`.
+    #[arg(long)]
+    pub action: String,
+    /// The resource ARN.
+    #[arg(long)]
+    pub resource: String,
+    /// `acs:ram::<uid>:user/<name>`, `…:role/<name>`, `…:assumed-role/<role>/<session>`,
+    /// `…:root`, `service:<name>` or `federated:<arn>`.
+    #[arg(long)]
+    pub principal: Option<String>,
+    /// A condition key value, `KEY=VALUE`; repeat a key for several values. `acs:CurrentTime`
+    /// defaults to now.
+    #[arg(long = "context", value_name = "KEY=VALUE")]
+    pub context: Vec<String>,
+    /// Print `{"decision":…,"matched":[…]}`.
+    #[arg(long)]
+    pub json: bool,
+}

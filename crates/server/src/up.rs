@@ -1,0 +1,267 @@
+//! `keyless up`: open the data dir, bootstrap the first account, load (or create) and rotate the
+//! STS key ring, start every listener, publish `endpoints.env`, and shut down cleanly on
+//! SIGINT/SIGTERM.
+
+use crate::audit::Auditor;
+use crate::clock::{Clock, SystemClock};
+use crate::http::{serve, Handler};
+use crate::ids;
+use crate::ram::Ram;
+use crate::rpc::RpcHandler;
+use crate::state::{Config, State};
+use crate::sts::Sts;
+use keyless_store::{AccessKey, KeyStatus, SqliteStore, Store};
+use keyless_token::{KeyRing, DEFAULT_MAX_TOKEN_LIFETIME_SECS, KEY_LEN};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// Options of `keyless up`.
+#[derive(Clone, Debug)]
+pub struct UpOptions {
+    pub data_dir: PathBuf,
+    pub host: String,
+    /// Base port: RAM on `port`, STS on `port + 1`; 0 takes ephemeral ports.
+    pub port: u16,
+    pub config: Config,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UpError {
+    #[error("data dir `{0}`: {1}")]
+    DataDir(String, std::io::Error),
+    #[error("store: {0}")]
+    Store(#[from] keyless_store::StoreError),
+    #[error("cannot listen on `{0}`: {1}")]
+    Bind(String, std::io::Error),
+    #[error("the OS random source failed")]
+    Random,
+    #[error("the key ring file is corrupt: {0}")]
+    Ring(String),
+    #[error("runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// What `up` publishes once every listener accepts connections.
+#[derive(Clone, Debug)]
+pub struct Endpoints {
+    pub account_id: String,
+    pub region: String,
+    pub access_key_id: String,
+    pub ram: SocketAddr,
+    pub sts: SocketAddr,
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory created with mode
+/// 0600, fsync'd, renamed over `path`, then the directory fsync'd.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+fn bootstrap(store: &dyn Store, now: i64) -> Result<(String, AccessKey), UpError> {
+    let account = match store.list_accounts()?.into_iter().next() {
+        Some(a) => a,
+        None => store.create_account(&ids::account_id().map_err(|_| UpError::Random)?, now)?,
+    };
+    let keys = store.list_access_keys(&account.account_id, None)?;
+    let key = match keys.into_iter().find(|k| k.status == KeyStatus::Active) {
+        Some(k) => k,
+        None => {
+            let k = AccessKey {
+                access_key_id: ids::access_key_id().map_err(|_| UpError::Random)?,
+                account_id: account.account_id.clone(),
+                user_name: None,
+                secret: ids::access_key_secret().map_err(|_| UpError::Random)?,
+                status: KeyStatus::Active,
+                created_at: now,
+            };
+            store.create_access_key(&k)?;
+            k
+        }
+    };
+    Ok((account.account_id, key))
+}
+
+fn fresh_key() -> Result<[u8; KEY_LEN], UpError> {
+    let mut k = [0u8; KEY_LEN];
+    ids::random_bytes(&mut k).map_err(|_| UpError::Random)?;
+    Ok(k)
+}
+
+/// Loads the key ring from `path` (mode 0600), creating it on first start, and rotates it if due.
+pub fn load_ring(path: &Path, now: i64, rotation_secs: i64) -> Result<KeyRing, UpError> {
+    let mut ring = match std::fs::read(path) {
+        Ok(bytes) => KeyRing::from_bytes(&bytes).map_err(|e| UpError::Ring(e.to_string()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let r = KeyRing::new(fresh_key()?, now);
+            write_atomic(path, r.to_bytes().expose_secret())
+                .map_err(|e| UpError::DataDir(path.display().to_string(), e))?;
+            r
+        }
+        Err(e) => return Err(UpError::DataDir(path.display().to_string(), e)),
+    };
+    if ring.rotate_if_due(
+        now,
+        rotation_secs,
+        DEFAULT_MAX_TOKEN_LIFETIME_SECS,
+        fresh_key()?,
+    ) {
+        write_atomic(path, ring.to_bytes().expose_secret())
+            .map_err(|e| UpError::DataDir(path.display().to_string(), e))?;
+    }
+    Ok(ring)
+}
+
+fn env_file(e: &Endpoints, secret: &str) -> String {
+    format!(
+        "# written by `keyless up`; removed at start-up, rewritten once every listener accepts connections\n\
+         KEYLESS_ACCOUNT_ID={}\nKEYLESS_REGION={}\nKEYLESS_ACCESS_KEY_ID={}\nKEYLESS_ACCESS_KEY_SECRET={}\n\
+         KEYLESS_RAM_ENDPOINT={}\nKEYLESS_STS_ENDPOINT={}\n",
+        e.account_id, e.region, e.access_key_id, secret, e.ram, e.sts
+    )
+}
+
+async fn bind(host: &str, port: u16) -> Result<TcpListener, UpError> {
+    let addr = format!("{host}:{port}");
+    TcpListener::bind(&addr)
+        .await
+        .map_err(|e| UpError::Bind(addr, e))
+}
+
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = term => {},
+    }
+}
+
+/// Runs `keyless up` in the foreground until SIGINT/SIGTERM.
+pub fn run(opts: UpOptions) -> Result<(), UpError> {
+    let dd = &opts.data_dir;
+    std::fs::create_dir_all(dd).map_err(|e| UpError::DataDir(dd.display().to_string(), e))?;
+    let _ = std::fs::set_permissions(dd, std::fs::Permissions::from_mode(0o700));
+    let env_path = dd.join("endpoints.env");
+    match std::fs::remove_file(&env_path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(UpError::DataDir(env_path.display().to_string(), e)),
+    }
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dd)?);
+    let (account_id, root) = bootstrap(&*store, clock.now())?;
+    let ring_path = dd.join("sts-keyring");
+    let ring = load_ring(&ring_path, clock.now(), opts.config.key_rotation_secs)?;
+    let audit = Auditor::start(store.clone());
+    let state = Arc::new(State::new(
+        store,
+        clock.clone(),
+        opts.config.clone(),
+        ring,
+        audit,
+    ));
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(UpError::Runtime)?;
+    let result = rt.block_on(async {
+        let next = |n: u16| if opts.port == 0 { 0 } else { opts.port.saturating_add(n) };
+        let ram_l = bind(&opts.host, next(0)).await?;
+        let sts_l = bind(&opts.host, next(1)).await?;
+        let ram_addr = ram_l.local_addr().map_err(|e| UpError::Bind("ram".into(), e))?;
+        let sts_addr = sts_l.local_addr().map_err(|e| UpError::Bind("sts".into(), e))?;
+        let (tx, rx) = watch::channel(false);
+        let ram: Arc<dyn Handler> = Arc::new(RpcHandler { state: state.clone(), product: Ram });
+        let sts: Arc<dyn Handler> = Arc::new(RpcHandler { state: state.clone(), product: Sts });
+        let grace = Duration::from_secs(5);
+        let servers = vec![
+            tokio::spawn(serve(ram_l, ram, rx.clone(), grace)),
+            tokio::spawn(serve(sts_l, sts, rx.clone(), grace)),
+        ];
+        // Rotate the sealing keys while running.
+        let rot_state = state.clone();
+        let rot_path = ring_path.clone();
+        let mut rot_rx = rx.clone();
+        let rotation = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(60)) => {},
+                    _ = rot_rx.changed() => return,
+                }
+                rotate_now(&rot_state, &rot_path);
+            }
+        });
+        let ep = Endpoints {
+            account_id: account_id.clone(),
+            region: opts.config.region.clone(),
+            access_key_id: root.access_key_id.clone(),
+            ram: ram_addr,
+            sts: sts_addr,
+        };
+        write_atomic(&env_path, env_file(&ep, root.secret.expose_secret()).as_bytes())
+            .map_err(|e| UpError::DataDir(env_path.display().to_string(), e))?;
+        println!("keyless is up (account {account_id}, region {})", ep.region);
+        println!("  RAM  {ram_addr}\n  STS  {sts_addr}");
+        println!("  endpoints and the root AccessKey: {}", env_path.display());
+        println!("  try: source {} && keyless policy eval --policy system:AliyunOSSReadOnlyAccess --action oss:GetObject --resource 'acs:oss:*:*:b/k'", env_path.display());
+        shutdown_signal().await;
+        println!("keyless: shutting down");
+        let _ = tx.send(true);
+        for s in servers {
+            let _ = s.await;
+        }
+        let _ = rotation.await;
+        Ok::<(), UpError>(())
+    });
+    state.audit.shutdown();
+    let _ = std::fs::remove_file(&env_path);
+    result
+}
+
+fn rotate_now(state: &State, path: &Path) {
+    let Ok(key) = fresh_key() else { return };
+    let now = state.clock.now();
+    let mut ring = (*state.ring()).clone();
+    if ring.rotate_if_due(
+        now,
+        state.config.key_rotation_secs,
+        DEFAULT_MAX_TOKEN_LIFETIME_SECS,
+        key,
+    ) {
+        match write_atomic(path, ring.to_bytes().expose_secret()) {
+            Ok(()) => {
+                if let Ok(mut g) = state.ring.write() {
+                    *g = Arc::new(ring);
+                }
+            }
+            Err(e) => eprintln!("keyless: cannot persist the rotated key ring: {e}"),
+        }
+    }
+}
