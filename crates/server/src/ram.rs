@@ -216,16 +216,22 @@ fn arn(account: &str, rel: &str) -> String {
 }
 
 /// The user an AccessKey call is about: `UserName`, or for a RAM user caller without it, itself;
-/// `None` means the account's root keys.
-fn key_owner(c: &RpcCall<'_>) -> Option<String> {
+/// `None` means the account's root keys, which only the root key itself may manage — a role
+/// session must name a user (whatever its policies allow, it may never mint or disable root keys).
+fn key_owner(c: &RpcCall<'_>) -> Result<Option<String>, ApiError> {
     match c.opt("UserName").filter(|s| !s.is_empty()) {
-        Some(u) => Some(u.to_owned()),
+        Some(u) => Ok(Some(u.to_owned())),
         None => match &c.caller {
-            Caller::User { user, .. } => Some(user.user_name.clone()),
-            _ => None,
+            Caller::User { user, .. } => Ok(Some(user.user_name.clone())),
+            Caller::Root { .. } => Ok(None),
+            Caller::Session { .. } => Err(ApiError::missing("UserName")),
         },
     }
 }
+
+/// ListPolicies markers that resume the system policies at an index (store markers are hex, so
+/// they never start with this).
+const SYSTEM_MARKER: &str = "system-";
 
 impl Ram {
     /// The resource an action targets (for authorization and audit).
@@ -258,7 +264,7 @@ impl Ram {
             | "ListPoliciesForUser" => arn(a, &format!("user/{}", c.req("UserName")?)),
             "ListUsers" => arn(a, "user/*"),
             "CreateAccessKey" | "ListAccessKeys" | "UpdateAccessKey" | "DeleteAccessKey" => {
-                match key_owner(c) {
+                match key_owner(c)? {
                     Some(u) => arn(a, &format!("user/{u}")),
                     None => arn(a, "root"),
                 }
@@ -391,29 +397,66 @@ impl Ram {
                 Map::new()
             }
             "ListPolicies" => {
-                let pt = c.opt("PolicyType").filter(|s| !s.is_empty());
-                let req = page_request(c)?;
-                let mut items: Vec<Value> = Vec::new();
-                if matches!(pt, None | Some("System")) && req.marker.is_none() {
-                    items.extend(
-                        SYSTEM_POLICIES
-                            .iter()
-                            .map(|(n, d, _)| system_policy_json(n, d)),
-                    );
-                }
-                let mut next = None;
-                match pt {
-                    None | Some("Custom") => {
-                        let page = store.list_policies(&a, &req)?;
-                        items.extend(page.items.iter().map(policy_json));
-                        next = page.next_marker;
-                    }
-                    Some("System") => {}
+                let (with_system, with_custom) = match c.opt("PolicyType").filter(|s| !s.is_empty())
+                {
+                    None => (true, true),
+                    Some("System") => (true, false),
+                    Some("Custom") => (false, true),
                     Some(_) => {
                         return Err(ApiError::bad(
                             "InvalidParameter.PolicyType",
                             "The parameter PolicyType must be System or Custom.",
                         ))
+                    }
+                };
+                // System policies first, then custom ones, MaxItems per page: a `system-<n>`
+                // marker resumes the system list at n; any other marker is the store's.
+                let req = page_request(c)?;
+                let n_sys = SYSTEM_POLICIES.len();
+                let (sys_start, custom_marker) = match req.marker.as_deref() {
+                    None => (0, None),
+                    Some(m) => match m
+                        .strip_prefix(SYSTEM_MARKER)
+                        .and_then(|n| n.parse::<usize>().ok())
+                    {
+                        Some(n) if with_system && n <= n_sys => (n, None),
+                        _ => (n_sys, Some(m.to_owned())),
+                    },
+                };
+                let mut items: Vec<Value> = Vec::new();
+                let mut next = None;
+                if with_system && sys_start < n_sys {
+                    let end = (sys_start + req.max_items).min(n_sys);
+                    items.extend(
+                        SYSTEM_POLICIES[sys_start..end]
+                            .iter()
+                            .map(|(n, d, _)| system_policy_json(n, d)),
+                    );
+                    if end < n_sys {
+                        next = Some(format!("{SYSTEM_MARKER}{end}"));
+                    }
+                }
+                if with_custom && next.is_none() {
+                    let room = req.max_items - items.len();
+                    if room > 0 {
+                        let page = store.list_policies(
+                            &a,
+                            &PageRequest {
+                                marker: custom_marker,
+                                max_items: room,
+                            },
+                        )?;
+                        items.extend(page.items.iter().map(policy_json));
+                        next = page.next_marker;
+                    } else {
+                        // The page is full of system policies: point past them if custom follow.
+                        let peek = PageRequest {
+                            marker: None,
+                            max_items: 1,
+                        };
+                        if !store.list_policies(&a, &peek)?.items.is_empty() {
+                            next = Some(format!("{SYSTEM_MARKER}{n_sys}"));
+                        }
                     }
                 }
                 let mut m = Map::new();
@@ -482,15 +525,24 @@ impl Ram {
                     description = d.to_owned();
                     default_version = "v1".into();
                 }
-                store.attach_policy(&Attachment {
-                    account_id: a.clone(),
-                    principal,
-                    policy_type: pt,
-                    policy_name: name.to_owned(),
-                    description,
-                    default_version,
-                    attached_at: now,
-                })?;
+                let to_user = matches!(principal, PrincipalRef::User(_));
+                store
+                    .attach_policy(&Attachment {
+                        account_id: a.clone(),
+                        principal,
+                        policy_type: pt,
+                        policy_name: name.to_owned(),
+                        description,
+                        default_version,
+                        attached_at: now,
+                    })
+                    .map_err(|e| {
+                        let mut e = ApiError::from(e);
+                        if to_user && e.code == "EntityAlreadyExists.Role.Policy" {
+                            e.code = "EntityAlreadyExists.User.Policy".into();
+                        }
+                        e
+                    })?;
                 Map::new()
             }
             "DetachPolicyFromRole" | "DetachPolicyFromUser" => {
@@ -562,13 +614,18 @@ impl Ram {
                 if let Some(n) = new_name {
                     check_name("NewUserName", n, 64, b"._-")?;
                 }
+                let new_display = c.opt("NewDisplayName").filter(|s| !s.is_empty());
+                if let Some(d) = new_display {
+                    check_len("NewDisplayName", d, 128)?;
+                }
+                let new_comments = c.opt("NewComments");
+                if let Some(d) = new_comments {
+                    check_len("NewComments", d, 128)?;
+                }
                 let upd = UserUpdate {
                     new_user_name: new_name.map(str::to_owned),
-                    new_display_name: c
-                        .opt("NewDisplayName")
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_owned),
-                    new_comments: c.opt("NewComments").map(str::to_owned),
+                    new_display_name: new_display.map(str::to_owned),
+                    new_comments: new_comments.map(str::to_owned),
                 };
                 let u = store.update_user(&a, c.req("UserName")?, &upd, now)?;
                 obj(json!({ "User": user_json(&u) }))
@@ -578,7 +635,7 @@ impl Ram {
                 Map::new()
             }
             "CreateAccessKey" => {
-                let owner = key_owner(c);
+                let owner = key_owner(c)?;
                 if let Some(u) = &owner {
                     store.get_user(&a, u)?;
                 }
@@ -599,7 +656,7 @@ impl Ram {
                 }}))
             }
             "ListAccessKeys" => {
-                let owner = key_owner(c);
+                let owner = key_owner(c)?;
                 if let Some(u) = &owner {
                     store.get_user(&a, u)?;
                 }
@@ -623,7 +680,7 @@ impl Ram {
                 };
                 store.update_access_key_status(
                     &a,
-                    key_owner(c).as_deref(),
+                    key_owner(c)?.as_deref(),
                     c.req("UserAccessKeyId")?,
                     status,
                 )?;
@@ -638,7 +695,7 @@ impl Ram {
                         "The access key that signed this request cannot delete itself.",
                     ));
                 }
-                store.delete_access_key(&a, key_owner(c).as_deref(), id)?;
+                store.delete_access_key(&a, key_owner(c)?.as_deref(), id)?;
                 Map::new()
             }
             _ => {

@@ -48,6 +48,11 @@ pub trait Product: Send + Sync + 'static {
     fn has_action(&self, action: &str) -> bool;
     /// Runs an authenticated call; the returned object becomes the response body (with `RequestId`).
     fn call(&self, call: &RpcCall<'_>) -> Result<Map<String, Value>, ApiError>;
+    /// Whether calls may block on storage (they then run on the blocking pool). STS answers from
+    /// caches and queues its audit records, so it runs inline.
+    fn blocking(&self) -> bool {
+        true
+    }
 }
 
 /// The HTTP handler for an RPC product.
@@ -179,6 +184,9 @@ impl<P: Product> RpcHandler<P> {
 
 impl<P: Product> Handler for RpcHandler<P> {
     fn handle(&self, http: HttpReq) -> HttpResp {
+        if http.method == "GET" && http.path == "/health" {
+            return HttpResp::new(200, "text/plain", "ok");
+        }
         let request_id = ids::request_id();
         let xml = keyless_sign::form_decode(&http.query)
             .map(|p| Self::wants_xml(&p))
@@ -228,6 +236,6 @@ impl<P: Product> Handler for RpcHandler<P> {
     }
 
     fn blocking(&self) -> bool {
-        true
+        self.product.blocking()
     }
 }

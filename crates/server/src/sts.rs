@@ -338,6 +338,10 @@ impl Product for Sts {
         matches!(action, "AssumeRole" | "GetCallerIdentity")
     }
 
+    fn blocking(&self) -> bool {
+        false
+    }
+
     fn call(&self, c: &RpcCall<'_>) -> Result<Map<String, Value>, ApiError> {
         match c.action.as_str() {
             "AssumeRole" => {

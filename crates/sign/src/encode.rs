@@ -35,6 +35,87 @@ pub(crate) fn percent_encode_into(out: &mut String, s: &str, space_as_plus: bool
     }
 }
 
+/// Like [`percent_encode_into`] but `/` stays: the OSS V4 canonical URI.
+pub(crate) fn percent_encode_path_into(out: &mut String, s: &str) {
+    for segment in s.split('/').enumerate() {
+        if segment.0 > 0 {
+            out.push('/');
+        }
+        percent_encode_into(out, segment.1, false);
+    }
+}
+
+/// Decodes the `%XX` escapes of a request path (a `+` stays a `+`); the result must be UTF-8.
+/// `what` names the input in errors. This is how an OSS server turns `/bkt/data%2Fc%20d%2Be.txt`
+/// into the key `data/c d+e.txt` that [`crate::OssResource`] wants.
+pub fn percent_decode_path(s: &str, what: &'static str) -> Result<String, SignError> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0usize;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            let hi = bytes.get(i + 1).copied().and_then(hex_value);
+            let lo = bytes.get(i + 2).copied().and_then(hex_value);
+            match (hi, lo) {
+                (Some(hi), Some(lo)) => out.push((hi << 4) | lo),
+                _ => return Err(SignError::BadEscape { what, offset: i }),
+            }
+            i += 3;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| SignError::InvalidUtf8 { what })
+}
+
+/// Python's `urllib.parse.unquote` (UTF-8, `errors="replace"`): valid `%XX` escapes inside runs
+/// of ASCII become bytes, anything else stays as it is, and each run is decoded lossily. Never
+/// fails; pyodps signs what this returns.
+pub(crate) fn py_unquote(s: &str) -> String {
+    if !s.contains('%') {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut run: Vec<u8> = Vec::new();
+    let flush = |run: &mut Vec<u8>, out: &mut String| {
+        if !run.is_empty() {
+            out.push_str(&String::from_utf8_lossy(&unquote_ascii_run(run)));
+            run.clear();
+        }
+    };
+    for c in s.chars() {
+        if c.is_ascii() {
+            let mut buf = [0u8; 4];
+            run.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+fn unquote_ascii_run(run: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(run.len());
+    let mut i = 0usize;
+    while let Some(&b) = run.get(i) {
+        if b == b'%' {
+            let hi = run.get(i + 1).copied().and_then(hex_value);
+            let lo = run.get(i + 2).copied().and_then(hex_value);
+            if let (Some(hi), Some(lo)) = (hi, lo) {
+                out.push((hi << 4) | lo);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b);
+        i += 1;
+    }
+    out
+}
+
 /// Decodes an `application/x-www-form-urlencoded` string (a query without its `?`, or a form body).
 ///
 /// `&` separates pairs (empty pieces are skipped), the first `=` separates key and value (a piece
@@ -192,6 +273,28 @@ mod tests {
         assert!(matches!(form_decode(&many), Err(SignError::TooMany { .. })));
         let big = "a".repeat(limits::MAX_QUERY_BYTES + 1);
         assert!(matches!(form_decode(&big), Err(SignError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn path_encoding_keeps_slashes() {
+        let mut s = String::new();
+        percent_encode_path_into(&mut s, "/b/a b/ü+*~");
+        assert_eq!(s, "/b/a%20b/%C3%BC%2B%2A~");
+        assert_eq!(
+            percent_decode_path("/b/a%20b+c%2F", "path").unwrap(),
+            "/b/a b+c/"
+        );
+        assert!(percent_decode_path("%zz", "path").is_err());
+        assert!(percent_decode_path("%ff", "path").is_err());
+    }
+
+    #[test]
+    fn py_unquote_matches_python() {
+        // Values checked against CPython 3.11 `urllib.parse.unquote`.
+        assert_eq!(py_unquote("a+b%2Bc%2F%C3%A9"), "a+b+c/é");
+        assert_eq!(py_unquote("%zz%4"), "%zz%4");
+        assert_eq!(py_unquote("%ff-é%41"), "\u{fffd}-éA");
+        assert_eq!(py_unquote("plain"), "plain");
     }
 
     #[test]

@@ -70,6 +70,19 @@ pub enum SignError {
     /// A timestamp not in `yyyy-MM-ddTHH:mm:ssZ` form.
     #[error("invalid timestamp `{0}`, expected `yyyy-MM-ddTHH:mm:ssZ`")]
     InvalidTimestamp(String),
+    /// An OSS V4 `x-oss-date` not in `yyyyMMddTHHmmssZ` form.
+    #[error("invalid timestamp `{0}`, expected `yyyyMMddTHHmmssZ`")]
+    InvalidBasicTimestamp(String),
+    /// A parameter is present but its value is not acceptable (e.g. `Expires` not a number).
+    #[error("parameter `{0}` has an invalid value")]
+    InvalidParameter(&'static str),
+    /// A header is present but its value is not acceptable.
+    #[error("header `{0}` has an invalid value")]
+    InvalidHeader(String),
+    /// The request carries two different security tokens (e.g. `x-oss-security-token` and
+    /// `security-token`).
+    #[error("the request carries conflicting security tokens")]
+    ConflictingSecurityTokens,
     /// A `date` header not in IMF-fixdate form.
     #[error("invalid date `{0}`, expected the form `Sun, 06 Nov 1994 08:49:37 GMT`")]
     InvalidDate(String),

@@ -3,7 +3,9 @@
 //! Owns: percent-encoding and form decoding as the dialects use them, canonical requests and
 //! strings to sign, signing (for keyless' own clients) and verification (for the server) of
 //! [`rpc_v1`] (RPC `HMAC-SHA1`, including the credentials library's `quote_plus` variant),
-//! [`acs3`] (`ACS3-HMAC-SHA256`, RPC and ROA alike) and [`roa_v2`] (`acs <AK>:<sig>`).
+//! [`acs3`] (`ACS3-HMAC-SHA256`, RPC and ROA alike) and [`roa_v2`] (`acs <AK>:<sig>`), the OSS
+//! dialects [`oss_v1`] (`OSS <AK>:<sig>` and presigned URLs) and [`oss_v4`] (`OSS4-HMAC-SHA256`,
+//! header and presigned), and MaxCompute's [`odps`] (`ODPS <AK>:<sig>`, legacy and V4).
 //! Verification returns a value only a successful verification can construct; MACs are compared
 //! in constant time; every input is bounded ([`limits`]) and nothing an attacker sends can panic.
 //! Must not: do I/O, read the clock or a random source (timestamps are parsed and handed back, the
@@ -13,13 +15,19 @@ pub mod acs3;
 mod encode;
 mod error;
 pub mod limits;
+pub mod odps;
+pub mod oss_v1;
+pub mod oss_v4;
 pub mod roa_v2;
 pub mod rpc_v1;
 mod time;
 
-pub use encode::{form_decode, percent_encode};
+pub use encode::{form_decode, percent_decode_path, percent_encode};
 pub use error::SignError;
-pub use time::{format_timestamp, parse_http_date, parse_timestamp};
+pub use time::{
+    format_http_date, format_iso8601_basic, format_timestamp, parse_http_date, parse_iso8601_basic,
+    parse_timestamp,
+};
 
 /// The parts of an HTTP request that signatures cover, as the server received them.
 ///
@@ -69,11 +77,55 @@ impl<'a> RequestParts<'a> {
     }
 }
 
+/// What an OSS request addresses, as the server's router resolved it (path-style `/bucket/key`,
+/// virtual-host `bucket.host/key`, or a CNAME): the OSS signatures cover these, not the raw path.
+///
+/// `key` is the *decoded* object key (`data/c d+e.txt`, not `data%2Fc%20d%2Be.txt`); empty for a
+/// bucket-level request. `bucket` is empty for a service-level request (`ListBuckets`), and then
+/// `key` must be empty too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OssResource<'a> {
+    /// The bucket name, or empty for the service.
+    pub bucket: &'a str,
+    /// The decoded object key, or empty for the bucket itself.
+    pub key: &'a str,
+}
+
+impl<'a> OssResource<'a> {
+    /// The service (`GET /`).
+    pub const SERVICE: OssResource<'static> = OssResource {
+        bucket: "",
+        key: "",
+    };
+
+    /// A bucket-level resource (`/bucket/`).
+    pub fn bucket(bucket: &'a str) -> Self {
+        Self { bucket, key: "" }
+    }
+
+    /// An object (`/bucket/key`).
+    pub fn object(bucket: &'a str, key: &'a str) -> Self {
+        Self { bucket, key }
+    }
+
+    fn check(&self) -> Result<(), SignError> {
+        limits::check_len(
+            "resource",
+            self.bucket.len() + self.key.len(),
+            limits::MAX_PATH_BYTES,
+        )?;
+        if self.bucket.is_empty() && !self.key.is_empty() {
+            return Err(SignError::InvalidParameter("key"));
+        }
+        Ok(())
+    }
+}
+
 /// Feeds arbitrary bytes through every parser and verifier of this crate; must never panic.
 ///
 /// The input is split on `0xFF` bytes into fields (method, path, query, header lines, the
-/// authorization value, a secret, a signature, a timestamp, a date) so that a fuzzer reaches
-/// deep into each verifier. A cargo-fuzz target calls this.
+/// authorization value, a secret, a signature, a timestamp, a date, then an OSS bucket, key and
+/// region) so that a fuzzer reaches deep into each verifier. A cargo-fuzz target calls this.
 #[doc(hidden)]
 pub fn fuzz_verify_any(data: &[u8]) {
     use keyless_secret::SecretString;
@@ -89,6 +141,9 @@ pub fn fuzz_verify_any(data: &[u8]) {
     let signature = next();
     let timestamp = next();
     let date = next();
+    let bucket = next();
+    let key = next();
+    let region = next();
 
     let headers: Vec<(String, String)> = header_block
         .split('\n')
@@ -126,6 +181,53 @@ pub fn fuzz_verify_any(data: &[u8]) {
         let _ = roa_v2::verify(&req, &auth, &secret);
     }
     let _ = roa_v2::sign_request(&req, "fuzz", &secret);
+
+    let _ = parse_iso8601_basic(&timestamp);
+    let resource = OssResource {
+        bucket: &bucket,
+        key: &key,
+    };
+    for set in [
+        oss_v1::SubresourceSet::All,
+        oss_v1::SubresourceSet::Oss2,
+        oss_v1::SubresourceSet::OssV2,
+    ] {
+        let _ = oss_v1::string_to_sign(&req, &resource, set);
+        let _ = oss_v1::presigned_string_to_sign(&req, &resource, set);
+    }
+    if let Ok(auth) = oss_v1::parse_authorization(&authorization) {
+        let _ = oss_v1::verify(&req, &resource, &auth, &secret);
+    }
+    if let Ok(Some(p)) = oss_v1::parse_presigned(&query) {
+        let _ = oss_v1::verify_presigned(&req, &resource, &p, &secret);
+    }
+    let _ = oss_v1::sign_request(&req, &resource, "fuzz", &secret);
+    let _ = oss_v1::presign(&req, &resource, "fuzz", &secret, 1, Some(&secret));
+
+    if let Ok(auth) = oss_v4::parse_authorization(&authorization) {
+        let _ = oss_v4::canonical_request(&req, &resource, auth.additional_headers());
+        let _ = oss_v4::verify(&req, &resource, &auth, &secret);
+    }
+    if let Ok(Some(p)) = oss_v4::parse_presigned(&query) {
+        let _ = oss_v4::presigned_canonical_request(&req, &resource, p.additional_headers());
+        let _ = oss_v4::verify_presigned(&req, &resource, &p, &secret);
+    }
+    let extra = [signature.as_str(), "host"];
+    let _ = oss_v4::sign_request(&req, &resource, "fuzz", &secret, &region, &extra);
+    let _ = oss_v4::presign(
+        &req, &resource, "fuzz", &secret, &region, 1, 60, None, &extra,
+    );
+
+    let _ = odps::canonical_string(&req);
+    if let Ok(auth) = odps::parse_authorization(&authorization) {
+        let _ = odps::verify(&req, &auth, &secret);
+    }
+    let scope = odps::Scope {
+        date: &timestamp,
+        region: &region,
+    };
+    let _ = odps::sign_request(&req, "fuzz", &secret, None);
+    let _ = odps::sign_request(&req, "fuzz", &secret, Some(scope));
 }
 
 #[cfg(test)]
@@ -139,6 +241,12 @@ mod tests {
         fuzz_verify_any(
             b"GET\xff/\xffa=%zz&b=1\xffhost: x\nx-acs-date: 2020-01-01T00:00:00Z\xff\
               ACS3-HMAC-SHA256 Credential=a,SignedHeaders=host,Signature=00\xffs\xff\xff\xff",
+        );
+        fuzz_verify_any(
+            b"PUT\xff/b/k\xffuploadId=1&partNumber=2&OSSAccessKeyId=a&Expires=1&Signature=x\xff\
+              date: Sat, 28 Nov 2026 05:14:07 GMT\nx-oss-date: 20261128T051407Z\xff\
+              OSS4-HMAC-SHA256 Credential=a/20261128/r/oss/aliyun_v4_request,Signature=00\xff\
+              s\xff\xff20261128\xff\xffb\xffk\xffcn-hangzhou",
         );
     }
 

@@ -101,6 +101,81 @@ pub fn format_timestamp(unix_secs: i64) -> Option<String> {
     ))
 }
 
+/// Parses the ISO 8601 basic form `yyyyMMddTHHmmssZ` (UTC), the form of OSS V4 `x-oss-date`,
+/// into Unix seconds.
+pub fn parse_iso8601_basic(s: &str) -> Result<i64, SignError> {
+    parse_basic_bytes(s.as_bytes()).ok_or_else(|| SignError::InvalidBasicTimestamp(clip(s)))
+}
+
+fn parse_basic_bytes(b: &[u8]) -> Option<i64> {
+    if b.len() != 16 || b.get(8) != Some(&b'T') || b.get(15) != Some(&b'Z') {
+        return None;
+    }
+    to_unix(
+        digits(b, 0, 4)?,
+        digits(b, 4, 2)?,
+        digits(b, 6, 2)?,
+        digits(b, 9, 2)?,
+        digits(b, 11, 2)?,
+        digits(b, 13, 2)?,
+    )
+}
+
+/// Checks a credential-scope date `yyyyMMdd` and returns its midnight in Unix seconds.
+pub(crate) fn parse_scope_date(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 8 {
+        return None;
+    }
+    to_unix(
+        digits(b, 0, 4)?,
+        digits(b, 4, 2)?,
+        digits(b, 6, 2)?,
+        0,
+        0,
+        0,
+    )
+}
+
+/// Formats Unix seconds as `yyyyMMddTHHmmssZ` (OSS V4 `x-oss-date`). `None` outside years
+/// 0000–9999.
+pub fn format_iso8601_basic(unix_secs: i64) -> Option<String> {
+    let days = unix_secs.div_euclid(SECS_PER_DAY);
+    let secs = unix_secs.rem_euclid(SECS_PER_DAY);
+    let (year, month, day) = civil_from_days(days);
+    if !(0..=9999).contains(&year) {
+        return None;
+    }
+    Some(format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    ))
+}
+
+/// Formats Unix seconds as an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the `Date` header
+/// the OSS and MaxCompute clients send. `None` outside years 0000–9999.
+pub fn format_http_date(unix_secs: i64) -> Option<String> {
+    let days = unix_secs.div_euclid(SECS_PER_DAY);
+    let secs = unix_secs.rem_euclid(SECS_PER_DAY);
+    let (year, month, day) = civil_from_days(days);
+    if !(0..=9999).contains(&year) {
+        return None;
+    }
+    // 1970-01-01 was a Thursday, index 3 of `WEEKDAYS`.
+    let weekday = WEEKDAYS.get(usize::try_from((days + 3).rem_euclid(7)).ok()?)?;
+    let month_name = MONTHS.get(usize::try_from(month).ok()?.checked_sub(1)?)?;
+    Some(format!(
+        "{}, {day:02} {} {year:04} {:02}:{:02}:{:02} GMT",
+        String::from_utf8_lossy(weekday.as_slice()),
+        String::from_utf8_lossy(month_name.as_slice()),
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    ))
+}
+
 fn digits(b: &[u8], start: usize, len: usize) -> Option<u32> {
     b.get(start..start + len)?.iter().try_fold(0u32, |acc, &c| {
         c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
@@ -215,6 +290,43 @@ mod tests {
         ] {
             assert!(parse_http_date(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn basic_timestamps_and_http_dates_round_trip() {
+        assert_eq!(parse_iso8601_basic("20261128T051407Z"), Ok(1_795_842_847));
+        assert_eq!(
+            format_iso8601_basic(1_795_842_847).as_deref(),
+            Some("20261128T051407Z")
+        );
+        assert_eq!(
+            format_http_date(784_111_777).as_deref(),
+            Some("Sun, 06 Nov 1994 08:49:37 GMT")
+        );
+        assert_eq!(
+            format_http_date(0).as_deref(),
+            Some("Thu, 01 Jan 1970 00:00:00 GMT")
+        );
+        for t in [0, 1, 951_868_799, 1_795_842_847, 253_402_300_799, -86_400] {
+            let h = format_http_date(t).unwrap();
+            assert_eq!(parse_http_date(&h), Ok(t), "{h}");
+            let b = format_iso8601_basic(t).unwrap();
+            assert_eq!(parse_iso8601_basic(&b), Ok(t), "{b}");
+        }
+        assert_eq!(format_http_date(253_402_300_800), None);
+        for bad in [
+            "",
+            "20261128T051407",
+            "20261128 051407Z",
+            "2026-11-28T05:14:07Z",
+            "20261328T051407Z",
+            "20261128T241407Z",
+        ] {
+            assert!(parse_iso8601_basic(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_scope_date("20261128"), Some(1_795_824_000));
+        assert_eq!(parse_scope_date("20261128T"), None);
+        assert_eq!(parse_scope_date("20260230"), None);
     }
 
     #[test]

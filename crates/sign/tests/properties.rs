@@ -5,8 +5,8 @@
 
 use keyless_secret::SecretString;
 use keyless_sign::{
-    acs3, form_decode, format_timestamp, fuzz_verify_any, percent_encode, roa_v2, rpc_v1,
-    RequestParts,
+    acs3, form_decode, format_http_date, format_iso8601_basic, format_timestamp, fuzz_verify_any,
+    odps, oss_v1, oss_v4, percent_encode, roa_v2, rpc_v1, OssResource, RequestParts,
 };
 use proptest::prelude::*;
 
@@ -73,6 +73,38 @@ fn header_strategy() -> impl Strategy<Value = Vec<(String, String)>> {
             v
         },
     )
+}
+
+fn oss_headers_strategy() -> impl Strategy<Value = Vec<(String, String)>> {
+    proptest::collection::vec(("x-oss-meta-[a-z0-9]{1,6}", "[!-~][ -~]{0,14}[!-~]"), 0..4).prop_map(
+        |mut v| {
+            v.sort();
+            v.dedup_by(|a, b| a.0 == b.0);
+            v
+        },
+    )
+}
+
+/// Any query: whitelisted sub-resources, listing parameters, and random names.
+fn oss_query_strategy() -> impl Strategy<Value = Vec<(String, String)>> {
+    let name = prop_oneof![
+        Just("uploadId".to_owned()),
+        Just("partNumber".to_owned()),
+        Just("acl".to_owned()),
+        Just("response-content-type".to_owned()),
+        Just("prefix".to_owned()),
+        Just("max-keys".to_owned()),
+        "q[a-z]{0,6}",
+    ];
+    proptest::collection::vec((name, "\\PC{0,12}"), 0..5).prop_map(|mut v| {
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v.dedup_by(|a, b| a.0 == b.0);
+        v
+    })
+}
+
+fn bucket_strategy() -> impl Strategy<Value = String> {
+    "[a-z0-9][a-z0-9-]{1,20}[a-z0-9]"
 }
 
 proptest! {
@@ -202,6 +234,166 @@ proptest! {
     }
 
     #[test]
+    fn oss_v1_sign_then_verify(
+        query in oss_query_strategy(),
+        extra in oss_headers_strategy(),
+        bucket in bucket_strategy(),
+        key in "\\PC{0,30}",
+        secret in "\\PC{1,16}",
+        ts in 0i64..4_000_000_000,
+        token in proptest::option::of("[A-Za-z0-9+/=]{1,40}"),
+        at in any::<usize>(),
+    ) {
+        let mut headers = vec![("date".to_owned(), format_http_date(ts).unwrap())];
+        headers.extend(extra);
+        if let Some(t) = &token {
+            headers.push(("x-oss-security-token".to_owned(), t.clone()));
+        }
+        let raw_query = acs3::encode_query(&query);
+        let req = RequestParts { method: "PUT", raw_path: "/ignored", raw_query: &raw_query, headers: &headers };
+        let res = OssResource::object(&bucket, &key);
+        let sk = SecretString::new(secret.clone());
+        let value = oss_v1::sign_request(&req, &res, "AK1", &sk).unwrap();
+        let auth = oss_v1::parse_authorization(&value).unwrap();
+        let ok = oss_v1::verify(&req, &res, &auth, &sk).unwrap();
+        prop_assert_eq!(ok.access_key_id(), "AK1");
+        prop_assert_eq!(ok.date(), Some(ts));
+        prop_assert_eq!(ok.security_token().map(|t| t.expose_secret().to_owned()), token.clone());
+
+        let bad = oss_v1::parse_authorization(&format!("OSS AK1:{}", flip(auth.signature_b64(), at, B64)));
+        if let Ok(bad) = bad {
+            prop_assert!(oss_v1::verify(&req, &res, &bad, &sk).is_err());
+        }
+        let bad_key = SecretString::new(flip_secret(&secret, at));
+        prop_assert!(oss_v1::verify(&req, &res, &auth, &bad_key).is_err());
+        let other_key = format!("{key}!");
+        prop_assert!(oss_v1::verify(&req, &OssResource::object(&bucket, &other_key), &auth, &sk).is_err());
+        let mut changed = headers.clone();
+        let i = at % changed.len();
+        changed[i].1.push('!');
+        let r = RequestParts { headers: &changed, ..req };
+        prop_assert!(oss_v1::verify(&r, &res, &auth, &sk).is_err());
+        if let Some(i) = query.iter().position(|(k, _)| oss_v1::SubresourceSet::All.contains(k)) {
+            let mut changed = query.clone();
+            changed[i].1.push('!');
+            let q = acs3::encode_query(&changed);
+            let r = RequestParts { raw_query: &q, ..req };
+            prop_assert!(oss_v1::verify(&r, &res, &auth, &sk).is_err());
+        }
+
+        // Presigned, with the same inputs.
+        let plain = RequestParts { headers: &[], ..req };
+        let t = token.map(SecretString::new);
+        let q = oss_v1::presign(&plain, &res, "AK1", &sk, ts, t.as_ref()).unwrap();
+        let signed = RequestParts { raw_query: &q, ..plain };
+        let p = oss_v1::parse_presigned(&q).unwrap().unwrap();
+        prop_assert_eq!(oss_v1::verify_presigned(&signed, &res, &p, &sk).unwrap().expires(), Some(ts));
+        prop_assert!(oss_v1::verify_presigned(&signed, &res, &p, &bad_key).is_err());
+    }
+
+    #[test]
+    fn oss_v4_sign_then_verify(
+        query in oss_query_strategy(),
+        extra in oss_headers_strategy(),
+        bucket in bucket_strategy(),
+        key in "\\PC{0,30}",
+        secret in "\\PC{1,16}",
+        ts in 0i64..4_000_000_000,
+        region in "[a-z]{2}-[a-z]{3,9}",
+        with_range: bool,
+        at in any::<usize>(),
+    ) {
+        let mut headers = vec![
+            ("host".to_owned(), "127.0.0.1".to_owned()),
+            ("x-oss-date".to_owned(), format_iso8601_basic(ts).unwrap()),
+            ("x-oss-content-sha256".to_owned(), oss_v4::UNSIGNED_PAYLOAD.to_owned()),
+        ];
+        if with_range {
+            headers.push(("range".to_owned(), "bytes=0-9".to_owned()));
+        }
+        headers.extend(extra);
+        let raw_query = acs3::encode_query(&query);
+        let req = RequestParts { method: "GET", raw_path: "/ignored", raw_query: &raw_query, headers: &headers };
+        let res = OssResource::object(&bucket, &key);
+        let sk = SecretString::new(secret.clone());
+        let value = oss_v4::sign_request(&req, &res, "AK1", &sk, &region, &["range", "host"]).unwrap();
+        let auth = oss_v4::parse_authorization(&value).unwrap();
+        let ok = oss_v4::verify(&req, &res, &auth, &sk).unwrap();
+        prop_assert_eq!(ok.access_key_id(), "AK1");
+        prop_assert_eq!(ok.date(), ts);
+        prop_assert_eq!(ok.region(), region.as_str());
+
+        let bad = oss_v4::parse_authorization(&value.replace(auth.signature_hex(), &flip(auth.signature_hex(), at, HEX))).unwrap();
+        prop_assert!(oss_v4::verify(&req, &res, &bad, &sk).is_err());
+        let bad_key = SecretString::new(flip_secret(&secret, at));
+        prop_assert!(oss_v4::verify(&req, &res, &auth, &bad_key).is_err());
+        let other_key = format!("{key}!");
+        prop_assert!(oss_v4::verify(&req, &OssResource::object(&bucket, &other_key), &auth, &sk).is_err());
+        // Every header is signed here (host and range are additional headers).
+        let mut changed = headers.clone();
+        let i = at % changed.len();
+        changed[i].1.push('!');
+        let r = RequestParts { headers: &changed, ..req };
+        prop_assert!(oss_v4::verify(&r, &res, &auth, &sk).is_err());
+        if !query.is_empty() {
+            let mut changed = query.clone();
+            changed[at % query.len()].1.push('!');
+            let q = acs3::encode_query(&changed);
+            let r = RequestParts { raw_query: &q, ..req };
+            prop_assert!(oss_v4::verify(&r, &res, &auth, &sk).is_err());
+        }
+
+        let plain = RequestParts { headers: &headers[..1], ..req };
+        let q = oss_v4::presign(&plain, &res, "AK1", &sk, &region, ts, 900, None, &["host"]).unwrap();
+        let signed = RequestParts { raw_query: &q, ..plain };
+        let p = oss_v4::parse_presigned(&q).unwrap().unwrap();
+        prop_assert_eq!(oss_v4::verify_presigned(&signed, &res, &p, &sk).unwrap().expires(), Some(ts + 900));
+        prop_assert!(oss_v4::verify_presigned(&signed, &res, &p, &bad_key).is_err());
+    }
+
+    #[test]
+    fn odps_sign_then_verify(
+        query in params_strategy(),
+        segment in "[A-Za-z0-9_ +é]{1,12}",
+        secret in "\\PC{1,16}",
+        ts in 0i64..4_000_000_000,
+        v4: bool,
+        at in any::<usize>(),
+    ) {
+        let headers = vec![
+            ("date".to_owned(), format_http_date(ts).unwrap()),
+            ("x-odps-user-agent".to_owned(), "pyodps".to_owned()),
+            ("content-type".to_owned(), "application/xml".to_owned()),
+        ];
+        let raw_query = acs3::encode_query(&query);
+        let path = format!("/projects/p/tables/{}", percent_encode(&segment));
+        let req = RequestParts { method: "GET", raw_path: &path, raw_query: &raw_query, headers: &headers };
+        let sk = SecretString::new(secret.clone());
+        let scope = v4.then_some(odps::Scope { date: "20261128", region: "cn-hangzhou" });
+        let value = odps::sign_request(&req, "AK1", &sk, scope).unwrap();
+        let auth = odps::parse_authorization(&value).unwrap();
+        let ok = odps::verify(&req, &auth, &sk).unwrap();
+        prop_assert_eq!(ok.access_key_id(), "AK1");
+        prop_assert_eq!(ok.date(), ts);
+        prop_assert_eq!(ok.scope(), scope);
+
+        let flipped = value.replace(auth.signature_b64(), &flip(auth.signature_b64(), at, B64));
+        if let Ok(bad) = odps::parse_authorization(&flipped) {
+            prop_assert!(odps::verify(&req, &bad, &sk).is_err());
+        }
+        let bad_key = SecretString::new(flip_secret(&secret, at));
+        prop_assert!(odps::verify(&req, &auth, &bad_key).is_err());
+        let mut changed = headers.clone();
+        let i = at % changed.len();
+        changed[i].1.push('1');
+        let r = RequestParts { headers: &changed, ..req };
+        prop_assert!(odps::verify(&r, &auth, &sk).is_err());
+        let other = format!("{path}x");
+        let r = RequestParts { raw_path: &other, ..req };
+        prop_assert!(odps::verify(&r, &auth, &sk).is_err());
+    }
+
+    #[test]
     fn fuzz_entry_never_panics_on_bytes(data in proptest::collection::vec(any::<u8>(), 0..512)) {
         fuzz_verify_any(&data);
     }
@@ -216,8 +408,18 @@ proptest! {
                     + &"0".repeat(64)),
                 Just("host: h\nx-acs-date: 2020-01-01T00:00:00Z\nx-acs-content-sha256: 00".to_owned()),
                 Just("acs AK:AAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_owned()),
+                Just("OSS AK:AAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_owned()),
+                Just("OSS4-HMAC-SHA256 Credential=AK/20261128/cn-hangzhou/oss/aliyun_v4_request, \
+                      AdditionalHeaders=host;range, Signature=".to_owned() + &"0".repeat(64)),
+                Just("ODPS AK/20261128/cn-hangzhou/odps/aliyun_v4_request:AAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_owned()),
+                Just("date: Sat, 28 Nov 2026 05:14:07 GMT\nx-oss-date: 20261128T051407Z\n\
+                      x-oss-security-token: t\nsecurity-token: t\nx-odps-a: 1".to_owned()),
+                Just("OSSAccessKeyId=a&Expires=1&Signature=AAAAAAAAAAAAAAAAAAAAAAAAAAA%3D&uploads".to_owned()),
+                Just("x-oss-signature-version=OSS4-HMAC-SHA256&x-oss-date=20261128T051407Z&x-oss-expires=60&\
+                      x-oss-credential=AK%2F20261128%2Fr%2Foss%2Faliyun_v4_request&x-oss-signature=".to_owned()
+                    + &"0".repeat(64)),
             ],
-            0..10,
+            0..13,
         )
     ) {
         let mut data = Vec::new();

@@ -35,7 +35,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::Duration;
 
 /// The database file's name inside the data dir.
-pub const DB_FILE: &str = "keyless.db";
+const DB_FILE: &str = "keyless.db";
 /// Number of read-only connections.
 const READERS: usize = 3;
 /// How long a connection waits for another process's lock before failing.
@@ -131,6 +131,9 @@ impl SqliteStore {
             ));
         }
         migrations::migrate(&mut writer)?;
+        // SQLite syncs the directory for its journals; make the database file's own directory
+        // entry durable too (it may have just been created).
+        keyfile::sync_dir(data_dir)?;
 
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
@@ -1596,6 +1599,65 @@ mod tests {
             .unwrap_err()
             .into();
         assert!(matches!(err, StoreError::Corrupt(_)));
+    }
+
+    #[test]
+    fn open_sets_durable_pragmas_and_read_only_readers() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(s.db_path(), dir.path().join(DB_FILE));
+        {
+            let w = lock(&s.writer);
+            let pragma = |name: &str| -> String {
+                w.pragma_query_value(None, name, |r| r.get::<_, rusqlite::types::Value>(0))
+                    .map(|v| match v {
+                        rusqlite::types::Value::Integer(i) => i.to_string(),
+                        rusqlite::types::Value::Text(t) => t,
+                        other => format!("{other:?}"),
+                    })
+                    .unwrap()
+            };
+            assert_eq!(pragma("journal_mode"), "wal");
+            assert_eq!(pragma("synchronous"), "2", "FULL");
+            assert_eq!(pragma("foreign_keys"), "1");
+            assert_eq!(pragma("busy_timeout"), BUSY_TIMEOUT.as_millis().to_string());
+        }
+        assert_eq!(s.readers.len(), READERS);
+        let r = s.reader();
+        assert!(r
+            .execute(
+                "INSERT INTO meta (meta_key, meta_value) VALUES ('k', x'00')",
+                []
+            )
+            .is_err());
+    }
+
+    #[test]
+    fn a_failed_write_rolls_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = SqliteStore::open(dir.path()).unwrap();
+        let err = s
+            .write(|c| {
+                execute(
+                    c,
+                    "INSERT INTO meta (meta_key, meta_value) VALUES ('k', x'01')",
+                    [],
+                )?;
+                Err::<(), _>(StoreError::LimitExceeded(Limit::Roles))
+            })
+            .unwrap_err();
+        assert!(matches!(err, StoreError::LimitExceeded(Limit::Roles)));
+        assert_eq!(s.get_meta("k").unwrap(), None);
+        // Foreign keys are enforced: a user of a missing account cannot be inserted.
+        let fk = s.write(|c| {
+            execute(
+                c,
+                "INSERT INTO users (user_id, account_id, user_name, name_key, display_name, comments, \
+                 created_at, updated_at) VALUES ('u', 'missing', 'n', 'n', '', '', 0, 0)",
+                [],
+            )
+        });
+        assert!(matches!(fk, Err(StoreError::Backend(_))));
     }
 
     proptest! {

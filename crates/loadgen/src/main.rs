@@ -1,0 +1,495 @@
+//! `keyless-loadgen`: closed-loop load over keep-alive HTTP/1.1 connections, reporting throughput
+//! and latency percentiles. Targets:
+//!
+//! - `assume-role`: STS AssumeRole signed with ACS3-HMAC-SHA256 by `--users` RAM users (created
+//!   through RAM with the root key from `endpoints.env`, each allowed to assume one role);
+//! - `trivial`: `GET /health` on the STS listener (same server, no work: the reference ratio);
+//! - `moto`: AWS STS AssumeRole against a `moto_server` at `--url` (unsigned; moto does not check).
+//!
+//! Usage: `keyless-loadgen --env DIR/endpoints.env --target assume-role --connections 64 --seconds 10`
+
+use anyhow::{anyhow, bail, Context as _};
+use keyless_secret::SecretString;
+use keyless_sign::{acs3, format_timestamp, RequestParts};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+struct Args {
+    env: Option<String>,
+    target: String,
+    url: Option<String>,
+    connections: usize,
+    seconds: u64,
+    users: usize,
+}
+
+fn parse_args() -> anyhow::Result<Args> {
+    let mut a = Args {
+        env: None,
+        target: "assume-role".into(),
+        url: None,
+        connections: 64,
+        seconds: 10,
+        users: 64,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut val = || it.next().ok_or_else(|| anyhow!("`{flag}` needs a value"));
+        match flag.as_str() {
+            "--env" => a.env = Some(val()?),
+            "--target" => a.target = val()?,
+            "--url" => a.url = Some(val()?),
+            "--connections" => a.connections = val()?.parse()?,
+            "--seconds" => a.seconds = val()?.parse()?,
+            "--users" => a.users = val()?.parse()?,
+            other => bail!("unknown flag `{other}`"),
+        }
+    }
+    Ok(a)
+}
+
+fn read_env(path: &str) -> anyhow::Result<HashMap<String, String>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading `{path}`"))?;
+    Ok(text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect())
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn nonce() -> String {
+    let mut b = [0u8; 16];
+    let _ = getrandom::getrandom(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Builds a V3-signed RPC request (`POST /?query`, empty body) as raw HTTP/1.1 bytes.
+fn signed_rpc(
+    host: &str,
+    action: &str,
+    version: &str,
+    params: &[(String, String)],
+    ak: &str,
+    sk: &SecretString,
+) -> anyhow::Result<Vec<u8>> {
+    let query = acs3::encode_query(params);
+    let date = format_timestamp(now()).ok_or_else(|| anyhow!("clock out of range"))?;
+    let headers: Vec<(String, String)> = vec![
+        ("host".into(), host.into()),
+        ("x-acs-action".into(), action.into()),
+        ("x-acs-version".into(), version.into()),
+        ("x-acs-date".into(), date),
+        ("x-acs-signature-nonce".into(), nonce()),
+        ("x-acs-content-sha256".into(), acs3::hashed_payload(b"")),
+        ("accept".into(), "application/json".into()),
+    ];
+    let parts = RequestParts {
+        method: "POST",
+        raw_path: "/",
+        raw_query: &query,
+        headers: &headers,
+    };
+    let auth = acs3::sign_request(&parts, ak, sk).map_err(|e| anyhow!("signing: {e}"))?;
+    let mut req = format!("POST /?{query} HTTP/1.1\r\n");
+    for (k, v) in &headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str(&format!(
+        "authorization: {auth}\r\ncontent-length: 0\r\n\r\n"
+    ));
+    Ok(req.into_bytes())
+}
+
+/// One keep-alive HTTP/1.1 connection.
+struct Conn {
+    addr: String,
+    stream: Option<TcpStream>,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    fn new(addr: &str) -> Self {
+        Conn {
+            addr: addr.to_owned(),
+            stream: None,
+            buf: Vec::with_capacity(16 * 1024),
+        }
+    }
+
+    async fn round_trip(&mut self, req: &[u8]) -> anyhow::Result<(u16, Vec<u8>)> {
+        if self.stream.is_none() {
+            let s = TcpStream::connect(&self.addr).await?;
+            s.set_nodelay(true)?;
+            self.stream = Some(s);
+        }
+        let s = self
+            .stream
+            .as_mut()
+            .ok_or_else(|| anyhow!("no connection"))?;
+        s.write_all(req).await?;
+        self.buf.clear();
+        let mut tmp = [0u8; 16 * 1024];
+        let header_end = loop {
+            if let Some(i) = find(&self.buf, b"\r\n\r\n") {
+                break i + 4;
+            }
+            let n = s.read(&mut tmp).await?;
+            if n == 0 {
+                self.stream = None;
+                bail!("connection closed");
+            }
+            self.buf.extend_from_slice(&tmp[..n]);
+        };
+        let head = String::from_utf8_lossy(&self.buf[..header_end]).to_ascii_lowercase();
+        let status: u16 = head
+            .get(9..12)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| anyhow!("bad status line"))?;
+        let len: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse().ok())
+            .ok_or_else(|| anyhow!("response without content-length"))?;
+        let close = head.contains("connection: close") || head.starts_with("http/1.0");
+        while self.buf.len() < header_end + len {
+            let n = s.read(&mut tmp).await?;
+            if n == 0 {
+                bail!("connection closed mid-body");
+            }
+            self.buf.extend_from_slice(&tmp[..n]);
+        }
+        let body = self.buf[header_end..header_end + len].to_vec();
+        if close {
+            self.stream = None;
+        }
+        Ok((status, body))
+    }
+}
+
+fn find(h: &[u8], n: &[u8]) -> Option<usize> {
+    h.windows(n.len()).position(|w| w == n)
+}
+
+async fn rpc(
+    conn: &mut Conn,
+    host: &str,
+    action: &str,
+    version: &str,
+    params: &[(&str, &str)],
+    ak: &str,
+    sk: &SecretString,
+) -> anyhow::Result<serde_json::Value> {
+    let p: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let req = signed_rpc(host, action, version, &p, ak, sk)?;
+    let (status, body) = conn.round_trip(&req).await?;
+    let v: serde_json::Value = serde_json::from_slice(&body)?;
+    if status != 200 {
+        bail!("{action} failed: {status} {v}");
+    }
+    Ok(v)
+}
+
+/// Creates `n` users allowed to assume one role; returns the role ARN and their keys.
+async fn setup(
+    env: &HashMap<String, String>,
+    n: usize,
+) -> anyhow::Result<(String, Vec<(String, SecretString)>)> {
+    let get = |k: &str| {
+        env.get(k)
+            .cloned()
+            .ok_or_else(|| anyhow!("`{k}` missing from endpoints.env"))
+    };
+    let ram = get("KEYLESS_RAM_ENDPOINT")?;
+    let (ak, sk) = (
+        get("KEYLESS_ACCESS_KEY_ID")?,
+        SecretString::new(get("KEYLESS_ACCESS_KEY_SECRET")?),
+    );
+    let uid = get("KEYLESS_ACCOUNT_ID")?;
+    let mut c = Conn::new(&ram);
+    let v = "2015-05-01";
+    let tag = nonce();
+    let role = format!("bench-{}", &tag[..8]);
+    let trust = format!(
+        r#"{{"Version":"1","Statement":[{{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{{"RAM":["acs:ram::{uid}:root"]}}}}]}}"#
+    );
+    let r = rpc(
+        &mut c,
+        &ram,
+        "CreateRole",
+        v,
+        &[("RoleName", &role), ("AssumeRolePolicyDocument", &trust)],
+        &ak,
+        &sk,
+    )
+    .await?;
+    let arn = r["Role"]["Arn"]
+        .as_str()
+        .ok_or_else(|| anyhow!("no role arn"))?
+        .to_owned();
+    rpc(
+        &mut c,
+        &ram,
+        "AttachPolicyToRole",
+        v,
+        &[
+            ("PolicyType", "System"),
+            ("PolicyName", "AliyunOSSReadOnlyAccess"),
+            ("RoleName", &role),
+        ],
+        &ak,
+        &sk,
+    )
+    .await?;
+    let mut keys = Vec::with_capacity(n);
+    for i in 0..n {
+        let user = format!("bench-{}-{i}", &tag[..8]);
+        rpc(
+            &mut c,
+            &ram,
+            "CreateUser",
+            v,
+            &[("UserName", &user)],
+            &ak,
+            &sk,
+        )
+        .await?;
+        rpc(
+            &mut c,
+            &ram,
+            "AttachPolicyToUser",
+            v,
+            &[
+                ("PolicyType", "System"),
+                ("PolicyName", "AliyunSTSAssumeRoleAccess"),
+                ("UserName", &user),
+            ],
+            &ak,
+            &sk,
+        )
+        .await?;
+        let k = rpc(
+            &mut c,
+            &ram,
+            "CreateAccessKey",
+            v,
+            &[("UserName", &user)],
+            &ak,
+            &sk,
+        )
+        .await?;
+        let id = k["AccessKey"]["AccessKeyId"]
+            .as_str()
+            .ok_or_else(|| anyhow!("no key id"))?
+            .to_owned();
+        let secret = k["AccessKey"]["AccessKeySecret"]
+            .as_str()
+            .ok_or_else(|| anyhow!("no key secret"))?
+            .to_owned();
+        keys.push((id, SecretString::new(secret)));
+    }
+    Ok((arn, keys))
+}
+
+#[derive(Clone)]
+enum Target {
+    AssumeRole {
+        host: String,
+        role_arn: String,
+        keys: Arc<Vec<(String, SecretString)>>,
+    },
+    Trivial {
+        host: String,
+    },
+    Moto {
+        host: String,
+    },
+}
+
+impl Target {
+    fn addr(&self) -> &str {
+        match self {
+            Target::AssumeRole { host, .. } | Target::Trivial { host } | Target::Moto { host } => {
+                host
+            }
+        }
+    }
+
+    fn request(&self, conn_ix: usize, seq: u64) -> anyhow::Result<Vec<u8>> {
+        match self {
+            Target::AssumeRole {
+                host,
+                role_arn,
+                keys,
+            } => {
+                let (ak, sk) = &keys[conn_ix % keys.len()];
+                let params = vec![
+                    ("RoleArn".to_owned(), role_arn.clone()),
+                    (
+                        "RoleSessionName".to_owned(),
+                        format!("s{conn_ix}-{}", seq % 1000),
+                    ),
+                    ("DurationSeconds".to_owned(), "3600".to_owned()),
+                ];
+                signed_rpc(host, "AssumeRole", "2015-04-01", &params, ak, sk)
+            }
+            Target::Trivial { host } => {
+                Ok(format!("GET /health HTTP/1.1\r\nhost: {host}\r\n\r\n").into_bytes())
+            }
+            Target::Moto { host } => {
+                let body = format!(
+                    "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fbench&RoleSessionName=s{conn_ix}-{}&DurationSeconds=3600",
+                    seq % 1000
+                );
+                Ok(format!(
+                    "POST / HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/x-www-form-urlencoded\r\nauthorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261128/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=0\r\ncontent-length: {}\r\n\r\n{body}",
+                    body.len()
+                )
+                .into_bytes())
+            }
+        }
+    }
+}
+
+struct Outcome {
+    ok: u64,
+    errors: u64,
+    first_error: Option<String>,
+    latencies_us: Vec<u32>,
+}
+
+async fn worker(target: Target, ix: usize, until: Instant) -> Outcome {
+    let mut conn = Conn::new(target.addr());
+    let mut out = Outcome {
+        ok: 0,
+        errors: 0,
+        first_error: None,
+        latencies_us: Vec::with_capacity(1 << 16),
+    };
+    let mut seq = 0u64;
+    while Instant::now() < until {
+        seq += 1;
+        let req = match target.request(ix, seq) {
+            Ok(r) => r,
+            Err(e) => {
+                out.errors += 1;
+                out.first_error.get_or_insert(e.to_string());
+                continue;
+            }
+        };
+        let t0 = Instant::now();
+        match conn.round_trip(&req).await {
+            Ok((200, _)) => {
+                out.ok += 1;
+                out.latencies_us
+                    .push(t0.elapsed().as_micros().min(u32::MAX as u128) as u32);
+            }
+            Ok((status, body)) => {
+                out.errors += 1;
+                out.first_error
+                    .get_or_insert_with(|| format!("{status} {}", String::from_utf8_lossy(&body)));
+            }
+            Err(e) => {
+                out.errors += 1;
+                out.first_error.get_or_insert(e.to_string());
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+    out
+}
+
+fn pct(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    f64::from(sorted[i.min(sorted.len() - 1)]) / 1000.0
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 1)]
+async fn main() -> anyhow::Result<()> {
+    let a = parse_args()?;
+    let target = match a.target.as_str() {
+        "assume-role" | "trivial" => {
+            let env = read_env(
+                a.env
+                    .as_deref()
+                    .ok_or_else(|| anyhow!("`--env` is required for `{}`", a.target))?,
+            )?;
+            let sts = env
+                .get("KEYLESS_STS_ENDPOINT")
+                .cloned()
+                .ok_or_else(|| anyhow!("KEYLESS_STS_ENDPOINT missing"))?;
+            if a.target == "trivial" {
+                Target::Trivial { host: sts }
+            } else {
+                let (role_arn, keys) = setup(&env, a.users.max(1)).await?;
+                Target::AssumeRole {
+                    host: sts,
+                    role_arn,
+                    keys: Arc::new(keys),
+                }
+            }
+        }
+        "moto" => Target::Moto {
+            host: a
+                .url
+                .clone()
+                .ok_or_else(|| anyhow!("`--url host:port` is required for moto"))?,
+        },
+        other => bail!("unknown target `{other}`"),
+    };
+    // Warm-up (connections, caches), then the measured run.
+    let warm = Instant::now() + Duration::from_secs(1);
+    let mut hs = Vec::new();
+    for i in 0..a.connections {
+        hs.push(tokio::spawn(worker(target.clone(), i, warm)));
+    }
+    for h in hs {
+        let _ = h.await;
+    }
+    let start = Instant::now();
+    let until = start + Duration::from_secs(a.seconds);
+    let mut hs = Vec::new();
+    for i in 0..a.connections {
+        hs.push(tokio::spawn(worker(target.clone(), i, until)));
+    }
+    let (mut ok, mut errors, mut first_error, mut lat) = (0u64, 0u64, None, Vec::new());
+    for h in hs {
+        let o = h.await?;
+        ok += o.ok;
+        errors += o.errors;
+        if first_error.is_none() {
+            first_error = o.first_error;
+        }
+        lat.extend(o.latencies_us);
+    }
+    let secs = start.elapsed().as_secs_f64();
+    lat.sort_unstable();
+    let report = serde_json::json!({
+        "target": a.target,
+        "connections": a.connections,
+        "seconds": (secs * 100.0).round() / 100.0,
+        "ok": ok,
+        "errors": errors,
+        "first_error": first_error,
+        "throughput_rps": (ok as f64 / secs).round(),
+        "latency_ms": {"p50": pct(&lat, 0.50), "p90": pct(&lat, 0.90), "p99": pct(&lat, 0.99), "max": pct(&lat, 1.0)},
+    });
+    println!("{report}");
+    Ok(())
+}
