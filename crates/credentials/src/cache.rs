@@ -1,36 +1,4 @@
 //! [`CachedProvider`]: the one cache of this crate. Wrap a provider or a whole chain in it.
-//!
-//! # Refresh rule
-//!
-//! When a set arrives at time `fetched` with expiry `expiry`:
-//!
-//! ```text
-//! remaining  = expiry − fetched
-//! ahead      = min( max(min_ahead, remaining / 4), remaining / 2 )     min_ahead = 15 min
-//! jitter     = ⌊ j × ahead / 4 ⌋                                        j ∈ [0, 1) from the Jitter
-//! refresh_at = expiry − ahead − jitter
-//! ```
-//!
-//! so a set is refreshed once less than `ahead + jitter` of its life remains. A one-hour STS set
-//! is refreshed between 41¼ and 45 minutes after it was fetched (15 minutes or more before it
-//! expires, as the official clients' 15-minute stale window); a twelve-hour set 3 to 3¾ hours
-//! before. The `remaining / 2` cap keeps a short-lived set (a 15-minute session, or a set served
-//! with little life left) from being refetched on *every* call, the failure of a fixed window
-//! larger than the credentials' life (aws/aws-sdk-java#1893): it is refetched after about half its
-//! remaining life instead. A set without expiry is never refreshed.
-//!
-//! # Guarantees
-//!
-//! - **One refresh at a time.** A tokio mutex serialises refreshes. Callers that arrive while a
-//!   refresh is running wait for *that* refresh and share its outcome (success or error), so N
-//!   concurrent callers cause one upstream call. Callers that still hold a valid set (inside the
-//!   refresh window, not expired) are not made to wait: they get the current set at once.
-//! - **Never a mixed set.** A [`Credentials`] is immutable; the cached value is replaced whole.
-//! - **A failed refresh keeps the old set.** If the refresh fails while the current set has not
-//!   expired (`now < expiry`), that set is returned and the next attempt waits `retry_backoff`
-//!   (default 10 s) so a failing upstream is not hammered. An error is returned only when no
-//!   unexpired set remains.
-//! - A provider that returns an already-expired set is treated as failing.
 
 use crate::time::{clamp_fraction, Jitter, RandomJitter, SystemTimeSource, TimeSource};
 use crate::{Credentials, CredentialsError, ProvideCredentials, ProvideFuture};
@@ -42,8 +10,42 @@ pub const DEFAULT_MIN_REFRESH_AHEAD: Duration = Duration::from_secs(15 * 60);
 /// The default wait after a failed refresh while the old set is still served: 10 seconds.
 pub const DEFAULT_RETRY_BACKOFF: Duration = Duration::from_secs(10);
 
-/// Caches the credentials of any provider and refreshes them ahead of expiry; see the
-/// [module documentation](self) for the exact rule. Clones share one cache.
+/// Caches the credentials of any provider and refreshes them ahead of expiry. Clones share one
+/// cache.
+///
+/// # Refresh rule
+///
+/// When a set arrives at time `fetched` with expiry `expiry`:
+///
+/// ```text
+/// remaining  = expiry − fetched
+/// ahead      = min( max(min_ahead, remaining / 4), remaining / 2 )     min_ahead = 15 min
+/// jitter     = ⌊ j × ahead / 4 ⌋                                        j ∈ [0, 1) from the Jitter
+/// refresh_at = expiry − ahead − jitter
+/// ```
+///
+/// so a set is refreshed once less than `ahead + jitter` of its life remains. A one-hour STS set
+/// is refreshed between 41¼ and 45 minutes after it was fetched (15 minutes or more before it
+/// expires, as the official clients' 15-minute stale window); a twelve-hour set 3 to 3¾ hours
+/// before it expires. The `remaining / 2` cap keeps a short-lived set (a 15-minute session, or a set served
+/// with little life left) from being refetched on *every* call, the failure of a fixed window
+/// larger than the credentials' life (aws/aws-sdk-java#1893): it is refetched after about half its
+/// remaining life instead. A set without expiry is never refreshed.
+///
+/// # Guarantees
+///
+/// - **One refresh at a time.** A tokio mutex serialises refreshes. Callers that arrive while a
+///   refresh is running wait for *that* refresh and share its outcome (success or error), so N
+///   concurrent callers cause one upstream call. Callers that still hold a valid set (inside the
+///   refresh window, not expired) are not made to wait: they get the current set at once.
+/// - **Never a mixed set.** A [`Credentials`] is immutable; the cached value is replaced whole.
+/// - **A failed refresh keeps the old set.** If the refresh fails while the current set has not
+///   expired (`now < expiry`), that set is returned and the next attempt waits `retry_backoff`
+///   (default 10 s) so a failing upstream is not hammered. An error is returned only when no
+///   unexpired set remains.
+/// - A provider that returns an already-expired set is treated as failing.
+///
+/// # Example
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
@@ -165,7 +167,7 @@ impl CachedProviderBuilder {
 }
 
 /// The time at which a set fetched at `now` and expiring at `expiry` is refreshed, for jitter
-/// fraction `j`; see the [module documentation](self).
+/// fraction `j`; see [`CachedProvider`] for the rule.
 pub fn refresh_time(now: i64, expiry: i64, min_ahead: i64, j: f64) -> i64 {
     let remaining = expiry.saturating_sub(now).max(0);
     let ahead = min_ahead.max(remaining / 4).min(remaining / 2);

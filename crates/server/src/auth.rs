@@ -191,7 +191,7 @@ fn key_not_found() -> ApiError {
 
 /// Resolves the secret for `akid` (opening the STS token when it is a session key) and the
 /// caller it stands for. Nothing is trusted until the signature is verified with this secret.
-fn resolve(
+pub fn resolve(
     state: &State,
     akid: &str,
     token: Option<&str>,

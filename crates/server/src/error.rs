@@ -177,6 +177,11 @@ impl From<StoreError> for ApiError {
                     "EntityNotExist.Attachment",
                     format!("The policy is not attached: {name}."),
                 ),
+                Entity::Record => ApiError::new(
+                    404,
+                    "EntityNotExist",
+                    format!("The entity does not exist: {name}."),
+                ),
                 Entity::Account => ApiError::new(
                     404,
                     "EntityNotExist.Account",

@@ -11,12 +11,16 @@
 pub mod audit;
 pub mod auth;
 pub mod clock;
+pub mod eas;
 pub mod error;
 pub mod http;
 pub mod ids;
 pub mod limits;
+pub mod odps;
+pub mod oss;
 pub mod ram;
 pub mod rpc;
 pub mod state;
 pub mod sts;
 pub mod up;
+pub mod workspace;

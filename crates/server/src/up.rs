@@ -45,6 +45,10 @@ pub enum UpError {
     Ring(String),
     #[error("runtime: {0}")]
     Runtime(std::io::Error),
+    #[error("object store: {0}")]
+    Objects(String),
+    #[error("bootstrap: {0}")]
+    Bootstrap(String),
 }
 
 /// What `up` publishes once every listener accepts connections.
@@ -55,6 +59,10 @@ pub struct Endpoints {
     pub access_key_id: String,
     pub ram: SocketAddr,
     pub sts: SocketAddr,
+    pub eas: SocketAddr,
+    pub oss: SocketAddr,
+    pub maxcompute: SocketAddr,
+    pub workspace: crate::workspace::Workspace,
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory created with mode
@@ -135,8 +143,21 @@ fn env_file(e: &Endpoints, secret: &str) -> String {
     format!(
         "# written by `keyless up`; removed at start-up, rewritten once every listener accepts connections\n\
          KEYLESS_ACCOUNT_ID={}\nKEYLESS_REGION={}\nKEYLESS_ACCESS_KEY_ID={}\nKEYLESS_ACCESS_KEY_SECRET={}\n\
-         KEYLESS_RAM_ENDPOINT={}\nKEYLESS_STS_ENDPOINT={}\n",
-        e.account_id, e.region, e.access_key_id, secret, e.ram, e.sts
+         KEYLESS_RAM_ENDPOINT={}\nKEYLESS_STS_ENDPOINT={}\nKEYLESS_EAS_ENDPOINT={}\nKEYLESS_OSS_ENDPOINT={}\n\
+         KEYLESS_MAXCOMPUTE_ENDPOINT=http://{}/api\nKEYLESS_WORKSPACE_ID={}\nKEYLESS_OSS_BUCKET={}\n\
+         KEYLESS_MAXCOMPUTE_PROJECT={}\n",
+        e.account_id,
+        e.region,
+        e.access_key_id,
+        secret,
+        e.ram,
+        e.sts,
+        e.eas,
+        e.oss,
+        e.maxcompute,
+        e.workspace.id,
+        e.workspace.bucket,
+        e.workspace.project
     )
 }
 
@@ -186,6 +207,26 @@ pub fn run(opts: UpOptions) -> Result<(), UpError> {
         ring,
         audit,
     ));
+    let objects = dd.join("objects");
+    let backend: Arc<dyn keyless_objstore::Backend> = Arc::new(
+        keyless_objstore::FsBackend::open(&objects).map_err(|e| UpError::Objects(e.to_string()))?,
+    );
+    let workspace = crate::workspace::ensure_default(&state, &account_id)
+        .map_err(|e| UpError::Bootstrap(e.message))?;
+    crate::oss::ensure_bucket(
+        &*backend,
+        &account_id,
+        &workspace.bucket,
+        &opts.config.region,
+    )
+    .map_err(|e| UpError::Bootstrap(e.message))?;
+    crate::odps::ensure_project(&state, &account_id, &workspace.project)
+        .map_err(|e| UpError::Bootstrap(e.message))?;
+    let runner: Arc<dyn keyless_runner::Runner> = Arc::new(keyless_runner::ProcessRunner::new(
+        crate::eas::event_sink(state.clone()),
+    ));
+    let exe =
+        std::env::current_exe().map_err(|e| UpError::DataDir("current executable".into(), e))?;
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -195,16 +236,42 @@ pub fn run(opts: UpOptions) -> Result<(), UpError> {
         let next = |n: u16| if opts.port == 0 { 0 } else { opts.port.saturating_add(n) };
         let ram_l = bind(&opts.host, next(0)).await?;
         let sts_l = bind(&opts.host, next(1)).await?;
-        let ram_addr = ram_l.local_addr().map_err(|e| UpError::Bind("ram".into(), e))?;
-        let sts_addr = sts_l.local_addr().map_err(|e| UpError::Bind("sts".into(), e))?;
+        let eas_l = bind(&opts.host, next(2)).await?;
+        let oss_l = bind(&opts.host, next(3)).await?;
+        let odps_l = bind(&opts.host, next(4)).await?;
+        let addr = |l: &TcpListener, what: &str| l.local_addr().map_err(|e| UpError::Bind(what.into(), e));
+        let ram_addr = addr(&ram_l, "ram")?;
+        let sts_addr = addr(&sts_l, "sts")?;
+        let eas_addr = addr(&eas_l, "eas")?;
+        let oss_addr = addr(&oss_l, "oss")?;
+        let odps_addr = addr(&odps_l, "maxcompute")?;
+        let platform = Arc::new(crate::eas::Platform {
+            state: state.clone(),
+            backend: backend.clone(),
+            runner: runner.clone(),
+            data_dir: dd.clone(),
+            exe: exe.clone(),
+            control_url: format!("http://{eas_addr}"),
+            oss_endpoint: oss_addr.to_string(),
+            maxcompute_endpoint: format!("http://{odps_addr}/api"),
+        });
         let (tx, rx) = watch::channel(false);
         let ram: Arc<dyn Handler> = Arc::new(RpcHandler { state: state.clone(), product: Ram });
         let sts: Arc<dyn Handler> = Arc::new(RpcHandler { state: state.clone(), product: Sts });
         let grace = Duration::from_secs(5);
+        let eas = crate::eas::handler(platform.clone());
+        let oss = crate::oss::handler(state.clone(), backend.clone());
+        let odps = crate::odps::handler(state.clone());
         let servers = vec![
             tokio::spawn(serve(ram_l, ram, rx.clone(), grace)),
             tokio::spawn(serve(sts_l, sts, rx.clone(), grace)),
+            tokio::spawn(serve(eas_l, eas, rx.clone(), grace)),
+            tokio::spawn(serve(oss_l, oss, rx.clone(), grace)),
+            tokio::spawn(serve(odps_l, odps, rx.clone(), grace)),
         ];
+        // Services that were running before this start come back.
+        let resume_platform = platform.clone();
+        let _ = tokio::task::spawn_blocking(move || crate::eas::resume(&resume_platform)).await;
         // Rotate the sealing keys while running.
         let rot_state = state.clone();
         let rot_path = ring_path.clone();
@@ -224,11 +291,16 @@ pub fn run(opts: UpOptions) -> Result<(), UpError> {
             access_key_id: root.access_key_id.clone(),
             ram: ram_addr,
             sts: sts_addr,
+            eas: eas_addr,
+            oss: oss_addr,
+            maxcompute: odps_addr,
+            workspace: workspace.clone(),
         };
         write_atomic(&env_path, env_file(&ep, root.secret.expose_secret()).as_bytes())
             .map_err(|e| UpError::DataDir(env_path.display().to_string(), e))?;
         println!("keyless is up (account {account_id}, region {})", ep.region);
-        println!("  RAM  {ram_addr}\n  STS  {sts_addr}");
+        println!("  RAM         {ram_addr}\n  STS         {sts_addr}\n  EAS         {eas_addr}\n  OSS         {oss_addr}\n  MaxCompute  http://{odps_addr}/api");
+        println!("  workspace {} (bucket {}, project {})", workspace.id, workspace.bucket, workspace.project);
         println!("  endpoints and the root AccessKey: {}", env_path.display());
         println!("  try: source {} && keyless policy eval --policy system:AliyunOSSReadOnlyAccess --action oss:GetObject --resource 'acs:oss:*:*:b/k'", env_path.display());
         shutdown_signal().await;
@@ -238,6 +310,8 @@ pub fn run(opts: UpOptions) -> Result<(), UpError> {
             let _ = s.await;
         }
         let _ = rotation.await;
+        let r = runner.clone();
+        let _ = tokio::task::spawn_blocking(move || r.shutdown()).await;
         Ok::<(), UpError>(())
     });
     state.audit.shutdown();

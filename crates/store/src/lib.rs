@@ -170,6 +170,24 @@ pub trait Store: Send + Sync {
     fn recent_audit(&self, limit: usize) -> Result<Vec<AuditRecord>>;
     fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>>;
     fn put_meta(&self, key: &str, value: &[u8]) -> Result<()>;
+
+    // -- records: JSON documents by `(kind, key)` for the platform's own objects (EAS services
+    //    and instances, workspaces, MaxCompute projects and tables). Keys are compared exactly.
+    /// Creates a record; `AlreadyExists(Record)` when the key is taken.
+    fn create_record(&self, kind: &str, key: &str, value: &str, now: i64) -> Result<()>;
+    /// Creates or replaces a record.
+    fn put_record(&self, kind: &str, key: &str, value: &str, now: i64) -> Result<()>;
+    fn get_record(&self, kind: &str, key: &str) -> Result<Option<String>>;
+    /// Records of `kind` whose key starts with `prefix`, ordered by key.
+    fn list_records(&self, kind: &str, prefix: &str) -> Result<Vec<(String, String)>>;
+    /// Deletes a record; false when there was none.
+    fn delete_record(&self, kind: &str, key: &str) -> Result<bool>;
+    /// Appends an event to `stream` (e.g. a service's deployment events).
+    fn append_event(&self, stream: &str, event: &Event) -> Result<()>;
+    /// Every event of `stream`, oldest first.
+    fn list_events(&self, stream: &str) -> Result<Vec<Event>>;
+    /// Drops every event of `stream` (when its service is deleted).
+    fn delete_events(&self, stream: &str) -> Result<()>;
 }
 
 /// A secret generated for a new AccessKey travels in this type; see [`AccessKey::secret`].

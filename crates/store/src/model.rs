@@ -197,8 +197,19 @@ pub struct AuditRecord {
     pub detail: String,
 }
 
+/// One event of a stream (e.g. `Normal`/`Warning`, a reason, a message).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    pub time: i64,
+    /// `Normal` or `Warning`.
+    pub kind: String,
+    pub reason: String,
+    pub message: String,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Entity {
+    Record,
     Account,
     User,
     AccessKey,
@@ -211,6 +222,7 @@ pub enum Entity {
 impl fmt::Display for Entity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            Entity::Record => "record",
             Entity::Account => "account",
             Entity::User => "user",
             Entity::AccessKey => "access key",

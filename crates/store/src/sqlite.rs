@@ -19,7 +19,7 @@ mod migrations;
 
 use crate::{
     AccessKey, Account, AttachedDocument, Attachment, AuditRecord, Conflict, CustomPolicy, Entity,
-    KeyStatus, Limit, NewPolicy, Page, PageRequest, PolicyType, PolicyVersion, PrincipalRef,
+    Event, KeyStatus, Limit, NewPolicy, Page, PageRequest, PolicyType, PolicyVersion, PrincipalRef,
     Result, Role, RoleUpdate, Store, StoreError, User, UserUpdate,
 };
 use keyfile::SecretSealer;
@@ -1531,6 +1531,103 @@ impl Store for SqliteStore {
                     params![key, value],
                 )?;
             }
+            Ok(())
+        })
+    }
+    fn create_record(&self, kind: &str, key: &str, value: &str, now: i64) -> Result<()> {
+        self.write(|c| {
+            if count(c, "SELECT COUNT(*) FROM records WHERE kind = ?1 AND record_key = ?2", params![kind, key])? > 0 {
+                return Err(StoreError::AlreadyExists(Entity::Record, key.to_owned()));
+            }
+            execute(
+                c,
+                "INSERT INTO records (kind, record_key, record_value, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+                params![kind, key, value, now],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn put_record(&self, kind: &str, key: &str, value: &str, now: i64) -> Result<()> {
+        self.write(|c| {
+            if execute(
+                c,
+                "UPDATE records SET record_value = ?3, updated_at = ?4 WHERE kind = ?1 AND record_key = ?2",
+                params![kind, key, value, now],
+            )? == 0
+            {
+                execute(
+                    c,
+                    "INSERT INTO records (kind, record_key, record_value, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+                    params![kind, key, value, now],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn get_record(&self, kind: &str, key: &str) -> Result<Option<String>> {
+        self.read(|c| {
+            first(
+                c,
+                "SELECT record_value FROM records WHERE kind = ?1 AND record_key = ?2",
+                params![kind, key],
+                |r| Ok(r.get(0)?),
+            )
+        })
+    }
+
+    fn list_records(&self, kind: &str, prefix: &str) -> Result<Vec<(String, String)>> {
+        let rows: Vec<(String, String)> = self.read(|c| {
+            collect(
+                c,
+                "SELECT record_key, record_value FROM records WHERE kind = ?1 ORDER BY record_key",
+                params![kind],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+        })?;
+        Ok(rows
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .collect())
+    }
+
+    fn delete_record(&self, kind: &str, key: &str) -> Result<bool> {
+        self.write(|c| {
+            Ok(execute(
+                c,
+                "DELETE FROM records WHERE kind = ?1 AND record_key = ?2",
+                params![kind, key],
+            )? > 0)
+        })
+    }
+
+    fn append_event(&self, stream: &str, event: &Event) -> Result<()> {
+        self.write(|c| {
+            let next = count(c, "SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE stream = ?1", params![stream])?;
+            execute(
+                c,
+                "INSERT INTO events (stream, seq, event_time, event_kind, reason, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![stream, next, event.time, event.kind, event.reason, event.message],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn list_events(&self, stream: &str) -> Result<Vec<Event>> {
+        self.read(|c| {
+            collect(
+                c,
+                "SELECT event_time, event_kind, reason, message FROM events WHERE stream = ?1 ORDER BY seq",
+                params![stream],
+                |r| Ok(Event { time: r.get(0)?, kind: r.get(1)?, reason: r.get(2)?, message: r.get(3)? }),
+            )
+        })
+    }
+
+    fn delete_events(&self, stream: &str) -> Result<()> {
+        self.write(|c| {
+            execute(c, "DELETE FROM events WHERE stream = ?1", params![stream])?;
             Ok(())
         })
     }

@@ -73,7 +73,7 @@ impl IniProfileProvider {
     }
 
     /// The file to read and whether it was named explicitly.
-    fn locate(&self) -> Result<(PathBuf, bool), CredentialsError> {
+    async fn locate(&self) -> Result<(PathBuf, bool), CredentialsError> {
         let env = self.config.env();
         if let Some(p) = self
             .path
@@ -87,14 +87,14 @@ impl IniProfileProvider {
         })?;
         let dir = home.join(".alibabacloud");
         let ini = dir.join("credentials.ini");
-        if ini.exists() {
+        if tokio::fs::try_exists(&ini).await.unwrap_or(false) {
             return Ok((ini, false));
         }
         Ok((dir.join("credentials"), false))
     }
 
     async fn load(&self) -> Result<Credentials, CredentialsError> {
-        let (path, explicit) = self.locate()?;
+        let (path, explicit) = self.locate().await?;
         let shown = path.display().to_string();
         let bytes = match read_small(&path, MAX_FILE_BYTES).await {
             Ok(b) => b,

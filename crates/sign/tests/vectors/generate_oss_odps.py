@@ -133,7 +133,12 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-SERVER = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+class QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass  # keep-alive connections the clients drop at exit
+
+
+SERVER = QuietServer(("127.0.0.1", 0), Handler)
 PORT = SERVER.server_address[1]
 ENDPOINT = f"http://127.0.0.1:{PORT}"
 threading.Thread(target=SERVER.serve_forever, daemon=True).start()

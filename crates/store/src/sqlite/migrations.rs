@@ -10,7 +10,29 @@ use crate::{Result, StoreError};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 /// `(version, SQL)`, ascending. Never edit a released entry; append a new one.
-pub(crate) const MIGRATIONS: &[(i64, &str)] = &[(1, V1)];
+pub(crate) const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2)];
+
+/// Platform records (EAS services, workspaces, MaxCompute metadata) and event streams.
+const V2: &str = "
+CREATE TABLE records (
+    kind TEXT NOT NULL,
+    record_key TEXT NOT NULL,
+    record_value TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (kind, record_key)
+);
+
+CREATE TABLE events (
+    stream TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    event_time INTEGER NOT NULL,
+    event_kind TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    message TEXT NOT NULL,
+    PRIMARY KEY (stream, seq)
+);
+";
 
 const V1: &str = "
 CREATE TABLE accounts (
