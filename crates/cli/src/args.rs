@@ -21,6 +21,90 @@ pub enum Command {
     Policy(PolicyCommand),
     /// Start the services in the foreground (RAM, STS, …) and write `DIR/endpoints.env`.
     Up(UpArgs),
+    /// Run an instance's credential agent (started by the runner, one per instance).
+    Agent(AgentArgs),
+    /// STS client commands (credentials from the default chain).
+    #[command(subcommand)]
+    Sts(StsCommand),
+    /// OSS client commands (credentials from the default chain).
+    #[command(subcommand)]
+    Oss(OssCommand),
+    /// Print a service's log (stdout and stderr of its instances).
+    Logs(LogsArgs),
+    /// MaxCompute administration.
+    #[command(subcommand)]
+    Maxcompute(MaxcomputeCommand),
+    /// Run the source document's scenario against a running `keyless up`, without Python.
+    Demo(DemoArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StsCommand {
+    /// Who am I? (GetCallerIdentity with the default credentials chain.)
+    Whoami {
+        /// STS endpoint `host:port` (default: `$KEYLESS_STS_ENDPOINT`).
+        #[arg(long)]
+        endpoint: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OssCommand {
+    /// List objects under `oss://bucket/prefix`.
+    Ls {
+        url: String,
+        /// List every key under the prefix instead of one level.
+        #[arg(long, short)]
+        recursive: bool,
+        /// OSS endpoint `host:port` (default: `$KEYLESS_OSS_ENDPOINT`).
+        #[arg(long)]
+        endpoint: Option<String>,
+    },
+    /// Print an object.
+    Cat {
+        url: String,
+        #[arg(long)]
+        endpoint: Option<String>,
+    },
+    /// Copy between a local file and `oss://bucket/key`.
+    Cp {
+        src: String,
+        dst: String,
+        #[arg(long)]
+        endpoint: Option<String>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct LogsArgs {
+    /// The service name.
+    pub service: String,
+    /// The data dir of `keyless up`.
+    #[arg(long, default_value = "keyless-data", value_name = "DIR")]
+    pub data_dir: PathBuf,
+    /// Keep printing new lines.
+    #[arg(long, short)]
+    pub follow: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MaxcomputeCommand {
+    /// Create a MaxCompute project owned by the data dir's account.
+    CreateProject {
+        name: String,
+        #[arg(long, default_value = "keyless-data", value_name = "DIR")]
+        data_dir: PathBuf,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// The data dir of a running `keyless up` (its `endpoints.env` is read).
+    #[arg(long, default_value = "keyless-data", value_name = "DIR")]
+    pub data_dir: PathBuf,
+    /// Seconds to wait for each deployment step.
+    #[arg(long, default_value_t = 120)]
+    pub timeout: u64,
 }
 
 #[derive(Args, Debug)]
@@ -46,6 +130,28 @@ pub struct UpArgs {
     /// STS sealing-key rotation period in seconds (default daily).
     #[arg(long, default_value_t = 86_400)]
     pub key_rotation_secs: i64,
+}
+
+#[derive(Args, Debug)]
+pub struct AgentArgs {
+    /// Base URL of the control plane's agent API, e.g. `http://127.0.0.1:18002`.
+    #[arg(long, value_name = "URL")]
+    pub control_url: String,
+    /// File holding the instance's bearer token.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: PathBuf,
+    /// Loopback address of the credentials URI.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+    /// Path of the credentials URI (starts with `/`).
+    #[arg(long, value_name = "PATH")]
+    pub path: String,
+    /// Directory of the `credentials` file (seen as `/etc/ram` by the instance).
+    #[arg(long, value_name = "DIR")]
+    pub credentials_dir: PathBuf,
+    /// Also serve the ECS metadata protocol on this loopback address.
+    #[arg(long, value_name = "ADDR")]
+    pub ecs_metadata: Option<std::net::SocketAddr>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -21,6 +21,7 @@ mod credentials;
 mod error;
 mod http;
 mod json;
+pub mod oss;
 mod provider;
 pub mod providers;
 mod rpc;
@@ -35,6 +36,7 @@ pub use config::{Env, ProviderConfig, DEFAULT_CREDENTIALS_FILE, DEFAULT_ECS_META
 pub use credentials::Credentials;
 pub use error::{CredentialsError, RpcError};
 pub use http::Timeouts;
+pub use oss::{Listing, ObjectSummary, OssClient, OssError};
 pub use provider::{ProvideCredentials, ProvideFuture, SharedProvider, StaticProvider};
 pub use providers::assume_role::{AssumeRoleProvider, AssumeRoleProviderBuilder, AssumedRole};
 pub use providers::cli_profile::CliProfileProvider;

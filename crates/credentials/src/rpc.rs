@@ -157,6 +157,94 @@ impl RpcClient {
     }
 }
 
+impl RpcClient {
+    /// Calls a ROA-style action (EAS): `method` on `path` (already percent-encoded per segment)
+    /// with `query` and an optional JSON `body`, V3-signed with `credentials`.
+    pub async fn roa_call(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        action: &str,
+        version: &str,
+        body: Option<&Value>,
+        credentials: &Credentials,
+    ) -> Result<Value, RpcError> {
+        let pairs: Vec<(String, String)> = query
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let raw_query = acs3::encode_query(&pairs);
+        let body_bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        let date = keyless_sign::format_timestamp(self.time_source.now()).ok_or_else(|| {
+            RpcError::Sign(keyless_sign::SignError::InvalidTimestamp(
+                "clock out of range".into(),
+            ))
+        })?;
+        let mut headers: Vec<(String, String)> = vec![
+            ("host".into(), self.url.authority.clone()),
+            ("accept".into(), "application/json".into()),
+            ("user-agent".into(), self.user_agent.clone()),
+            ("x-acs-action".into(), action.to_owned()),
+            ("x-acs-version".into(), version.to_owned()),
+            ("x-acs-date".into(), date),
+            ("x-acs-signature-nonce".into(), nonce()?),
+            (
+                "x-acs-content-sha256".into(),
+                acs3::hashed_payload(&body_bytes),
+            ),
+        ];
+        if body.is_some() {
+            headers.push((
+                "content-type".into(),
+                "application/json; charset=utf-8".into(),
+            ));
+        }
+        if let Some(token) = credentials.security_token() {
+            headers.push((
+                "x-acs-accesskey-id".into(),
+                credentials.access_key_id().to_owned(),
+            ));
+            headers.push((
+                "x-acs-security-token".into(),
+                token.expose_secret().to_owned(),
+            ));
+        }
+        let parts = RequestParts {
+            method,
+            raw_path: path,
+            raw_query: &raw_query,
+            headers: &headers,
+        };
+        let authorization = acs3::sign_request(
+            &parts,
+            credentials.access_key_id(),
+            credentials.access_key_secret(),
+        )?;
+        headers.push(("authorization".into(), authorization));
+        let target = if raw_query.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{path}?{raw_query}")
+        };
+        let m = Method::from_bytes(method.as_bytes()).map_err(|_| RpcError::InvalidResponse {
+            status: 0,
+            message: format!("`{method}` is not an HTTP method"),
+        })?;
+        let resp = http::send(
+            m,
+            &self.url.with_path(&target),
+            &headers,
+            body_bytes,
+            self.timeouts,
+            MAX_RPC_BODY,
+        )
+        .await
+        .map_err(|e| RpcError::Transport(format!("{}: {e}", self.url.authority)))?;
+        parse_response(resp.status, &resp.body)
+    }
+}
+
 /// Calls `action` on `endpoint` with default settings; see [`RpcClient::call`].
 ///
 /// ```no_run

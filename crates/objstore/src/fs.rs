@@ -64,15 +64,61 @@ impl fmt::Debug for FsOptions {
 /// <root>/tmp/                                  buckets being created or deleted
 /// ```
 ///
-/// Key paths: see the crate's key mapping (each `/`-separated segment becomes a directory,
-/// percent-encoded with a kind letter, long segments cut into 64-byte chunks), which keeps every
-/// key inside `objects/`, never maps two keys to one path, and makes a sorted depth-first walk
-/// list keys in byte order.
+/// ## Key paths
+///
+/// The key is split on `/` into segments; every segment but the last becomes a directory, the
+/// last one the object's file. A segment is cut into chunks of 64 bytes while at least 64 bytes
+/// remain; each full chunk becomes a *continuation* directory, the remainder
+/// (0 to 63 bytes, possibly empty) the directory or file that ends the segment. Each chunk is
+/// written as one path component: a kind letter then the chunk's bytes, with `a-z 0-9 - _ .`
+/// kept and every other byte (upper case letters, `/`, `\`, `%`, NUL, non-ASCII, …) written
+/// `%XX` (upper-case hex):
+///
+/// | kind | component            | key bytes it stands for                  |
+/// | ---- | -------------------- | ---------------------------------------- |
+/// | `d`  | `d` + enc(chunk)     | chunk, then `/`, then more               |
+/// | `c`  | `c` + enc(64 bytes)  | chunk, then more (same segment)          |
+/// | `o`  | `o` + enc(chunk)     | chunk, end of key                        |
+///
+/// `a/b/c` → `da/db/oc`; `a/b/` (a "directory" object) → `da/db/o`; `../x` → `d../ox`;
+/// `/x` → `d/ox`; a 150-byte segment → `c…/c…/o…`.
+///
+/// ### Why a key cannot escape its bucket or share a path
+///
+/// - A component is never empty, `.` or `..` (it starts with `c`, `d` or `o`), never contains `/`
+///   or NUL (escaped), and is at most `1 + 3 × 64 = 193` bytes (under every file system's 255).
+///   So each key maps to a chain of normal components below the bucket's object directory and can
+///   never leave it.
+/// - Names contain no upper-case letters, so case-insensitive file systems cannot merge two names.
+/// - The mapping is injective: it can be inverted (the kind letters say where `/`
+///   goes), and decoding accepts only the canonical spelling, so one key has one path.
+/// - A file and a directory never want the same name (`o…` versus `d…`/`c…`).
+/// - Keys are at most 1023 bytes, so the deepest path is about 3.1 KB below the root: keep the
+///   root under ~900 bytes where `PATH_MAX` is 4 KiB.
+///
+/// ### Why listing stays ordered
+///
+/// Every entry of a directory stands for a set of keys sharing a prefix: `o t` the single key
+/// `P+t`; `d s` the keys starting `P+s+"/"`; `c x` those starting `P+x`, where `P` is the
+/// directory's own prefix. Because a remainder is always shorter than a full chunk and a chunk
+/// never contains `/`, none of these prefixes is a prefix of another in the same directory, so
+/// their key sets are disjoint and ordered exactly as the prefixes compare byte-wise. Sorting a
+/// directory's entries by that prefix and walking depth-first therefore yields keys in byte
+/// order, and a listing can skip whole sub-trees that lie before the marker, outside the prefix,
+/// or inside an already reported common prefix.
+///
+/// ## Writes
 ///
 /// Writes go to a temporary file in the bucket's `tmp/`, are fsynced, then renamed into place and
 /// the directory fsynced: readers see the old object or the new one, never a mix, and a crash
 /// leaves at most a temporary file, which [`FsBackend::open`] deletes. One process should own a
 /// root at a time (opening cleans temporary files another process may be writing).
+///
+/// A multipart completion first moves the upload's directory aside (so concurrent part uploads,
+/// aborts and completions see no upload), checks the parts, copies them into one new object file
+/// and publishes it like a PUT; on a validation error the upload is put back. A crash in the
+/// middle loses the upload, never leaves a partial object. Metadata (`ObjectMeta`) is a JSON
+/// trailer after the body in the same file, so one rename publishes both.
 #[derive(Clone)]
 pub struct FsBackend {
     inner: Arc<Inner>,

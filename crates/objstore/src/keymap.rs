@@ -1,45 +1,9 @@
 //! Object key ↔ relative path, the one place that decides where a key lives on disk.
 //!
-//! # Scheme
-//!
-//! The key is split on `/` into segments; every segment but the last becomes a directory, the
-//! last one the object's file. A segment is cut into chunks of [`CHUNK`] bytes while at least
-//! [`CHUNK`] bytes remain; each full chunk becomes a *continuation* directory, the remainder
-//! (`0..CHUNK` bytes, possibly empty) the directory or file that ends the segment. Each chunk is
-//! written as one path component: a kind letter then the chunk's bytes, with `a-z 0-9 - _ .`
-//! kept and every other byte (upper case letters, `/`, `\`, `%`, NUL, non-ASCII, …) written
-//! `%XX` (upper-case hex):
-//!
-//! | kind | component            | key bytes it stands for                  |
-//! | ---- | -------------------- | ---------------------------------------- |
-//! | `d`  | `d` + enc(chunk)     | chunk, then `/`, then more               |
-//! | `c`  | `c` + enc(64 bytes)  | chunk, then more (same segment)          |
-//! | `o`  | `o` + enc(chunk)     | chunk, end of key                        |
-//!
-//! `a/b/c` → `da/db/oc`; `a/b/` (a "directory" object) → `da/db/o`; `../x` → `d../ox`;
-//! `/x` → `d/ox`; a 150-byte segment → `c…/c…/o…`.
-//!
-//! # Why it is safe
-//!
-//! - A component is never empty, `.` or `..` (it starts with `c`, `d` or `o`), never contains `/`
-//!   or NUL (escaped), and is at most `1 + 3 × 64 = 193` bytes (under every file system's 255).
-//!   So each key maps to a chain of normal components below the bucket's object directory and can
-//!   never leave it.
-//! - Names contain no upper-case letters, so case-insensitive file systems cannot merge two names.
-//! - The mapping is injective: [`components_to_key`] inverts it (the kind letters say where `/`
-//!   goes), and decoding accepts only the canonical spelling, so one key has one path.
-//! - A file and a directory never want the same name (`o…` versus `d…`/`c…`).
-//!
-//! # Why listing stays ordered
-//!
-//! Every entry of a directory stands for a set of keys sharing a prefix: `o t` the single key
-//! `P+t`; `d s` the keys starting `P+s+"/"`; `c x` those starting `P+x`, where `P` is the
-//! directory's own prefix. Because a remainder is always shorter than a full chunk and a chunk
-//! never contains `/`, none of these prefixes is a prefix of another in the same directory, so
-//! their key sets are disjoint and ordered exactly as the prefixes compare byte-wise. Sorting a
-//! directory's entries by that prefix and walking depth-first therefore yields keys in byte
-//! order, and a listing can skip whole sub-trees that lie before the marker, outside the prefix,
-//! or inside an already reported common prefix.
+//! The scheme, and why it is safe, injective and order-preserving, is documented on
+//! [`crate::FsBackend`] ("Key paths"). In short: `a/b/c` → `da/db/oc`, `a/b/` → `da/db/o`,
+//! `../x` → `d../ox`; bytes outside `a-z 0-9 - _ .` are `%XX`; segments of 64 bytes or more are
+//! cut into `c…` continuation directories.
 
 use std::path::{Component, Path, PathBuf};
 

@@ -1,7 +1,8 @@
 //! Ordered, pruning depth-first walk over a bucket's object tree, and the listing built on it.
 //!
-//! Each directory's entries are read, decoded ([`keymap::parse_component`]) and sorted by the key
-//! prefix they stand for; see the `keymap` module for why that order is the keys' byte order.
+//! Each directory's entries are read, decoded ([`crate::keymap::parse_component`]) and sorted
+//! by the key prefix they stand for; see [`crate::FsBackend`] for why that order is the keys'
+//! byte order.
 //! Only one directory per level is held in memory.
 
 use std::ffi::OsString;

@@ -148,6 +148,20 @@ fn bucket_lifecycle() {
 }
 
 #[test]
+fn the_backend_is_usable_as_a_trait_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let s: Arc<dyn Backend> = Arc::new(with_bucket(dir.path()));
+    let m = s
+        .put_object_from("bkt", "k", &mut &b"hello"[..], ObjectAttrs::default())
+        .unwrap();
+    assert_eq!(m.etag, HELLO_ETAG);
+    let shared = Arc::clone(&s);
+    std::thread::spawn(move || assert_eq!(shared.head_object("bkt", "k").unwrap().size, 5))
+        .join()
+        .unwrap();
+}
+
+#[test]
 fn a_write_in_flight_does_not_land_in_a_deleted_bucket() {
     let dir = tempfile::tempdir().unwrap();
     let s = with_bucket(dir.path());

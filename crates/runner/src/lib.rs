@@ -11,8 +11,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+mod backoff;
+mod isolation;
 mod process;
-pub use process::ProcessRunner;
+pub use process::{ProcessRunner, RunnerConfig};
 
 /// A directory bound into the instance.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -129,7 +131,10 @@ pub enum RunnerError {
     #[error("cannot isolate the instance: {0}")]
     Isolation(String),
     #[error("cannot start `{what}`: {source}")]
-    Spawn { what: String, source: std::io::Error },
+    Spawn {
+        what: String,
+        source: std::io::Error,
+    },
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
     #[error("the runner is unavailable: {0}")]

@@ -254,6 +254,7 @@ pub fn run(opts: UpOptions) -> Result<(), UpError> {
             control_url: format!("http://{eas_addr}"),
             oss_endpoint: oss_addr.to_string(),
             maxcompute_endpoint: format!("http://{odps_addr}/api"),
+            sts_endpoint: sts_addr.to_string(),
         });
         let (tx, rx) = watch::channel(false);
         let ram: Arc<dyn Handler> = Arc::new(RpcHandler { state: state.clone(), product: Ram });

@@ -1106,20 +1106,41 @@ fn records_and_events() {
     let s = keyless_store::SqliteStore::open(&dir).unwrap();
     use keyless_store::Store;
     s.create_record("svc", "a/1", "{\"x\":1}", 10).unwrap();
-    assert!(matches!(s.create_record("svc", "a/1", "{}", 11), Err(StoreError::AlreadyExists(..))));
+    assert!(matches!(
+        s.create_record("svc", "a/1", "{}", 11),
+        Err(StoreError::AlreadyExists(..))
+    ));
     s.put_record("svc", "a/2", "{\"x\":2}", 12).unwrap();
     s.put_record("svc", "a/2", "{\"x\":3}", 13).unwrap();
     s.put_record("other", "a/3", "{}", 13).unwrap();
-    assert_eq!(s.get_record("svc", "a/2").unwrap().as_deref(), Some("{\"x\":3}"));
-    let keys: Vec<String> = s.list_records("svc", "a/").unwrap().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(
+        s.get_record("svc", "a/2").unwrap().as_deref(),
+        Some("{\"x\":3}")
+    );
+    let keys: Vec<String> = s
+        .list_records("svc", "a/")
+        .unwrap()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
     assert_eq!(keys, vec!["a/1", "a/2"]);
     assert!(s.delete_record("svc", "a/1").unwrap());
     assert!(!s.delete_record("svc", "a/1").unwrap());
-    let e = |r: &str| Event { time: 1, kind: "Normal".into(), reason: r.into(), message: "m".into() };
+    let e = |r: &str| Event {
+        time: 1,
+        kind: "Normal".into(),
+        reason: r.into(),
+        message: "m".into(),
+    };
     s.append_event("svc/a", &e("one")).unwrap();
     s.append_event("svc/a", &e("two")).unwrap();
     s.append_event("svc/b", &e("three")).unwrap();
-    let got: Vec<String> = s.list_events("svc/a").unwrap().into_iter().map(|e| e.reason).collect();
+    let got: Vec<String> = s
+        .list_events("svc/a")
+        .unwrap()
+        .into_iter()
+        .map(|e| e.reason)
+        .collect();
     assert_eq!(got, vec!["one", "two"]);
     s.delete_events("svc/a").unwrap();
     assert!(s.list_events("svc/a").unwrap().is_empty());

@@ -257,3 +257,223 @@ impl Secs for ManualClock {
         self.now()
     }
 }
+
+// -- MaxCompute (ODPS) ------------------------------------------------------------------------
+
+/// How to sign an ODPS request (defaults: legacy signature, `Date` from the clock).
+#[derive(Clone, Debug, Default)]
+pub struct OdpsSign {
+    /// V4 with this region (`None`: legacy).
+    pub region: Option<String>,
+    /// The `Date` header's time (default: the clock).
+    pub date: Option<i64>,
+}
+
+/// A parsed ODPS response: status, headers and the body as text.
+pub struct OdpsResp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl OdpsResp {
+    /// The text of the first `<tag>…</tag>` (CDATA unwrapped), if any.
+    pub fn tag(&self, tag: &str) -> Option<String> {
+        xml_tag(&self.body, tag)
+    }
+
+    /// The error `Code`.
+    pub fn code(&self) -> String {
+        self.tag("Code").unwrap_or_default()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The text of the first `<tag>…</tag>` in `xml` (CDATA unwrapped, entities decoded).
+pub fn xml_tag(xml: &str, tag: &str) -> Option<String> {
+    let open = format!("<{tag}");
+    let close = format!("</{tag}>");
+    let mut from = 0;
+    let start = loop {
+        let at = from + xml[from..].find(&open)?;
+        let after = &xml[at + open.len()..];
+        match after.chars().next() {
+            Some('>') | Some(' ') | Some('/') => {
+                let gt = at + open.len() + after.find('>')?;
+                if xml[..gt].ends_with('/') {
+                    return Some(String::new());
+                }
+                break gt + 1;
+            }
+            _ => from = at + open.len(),
+        }
+    };
+    let end = start + xml[start..].find(&close)?;
+    let inner = &xml[start..end];
+    Some(if let Some(c) = inner.strip_prefix("<![CDATA[") {
+        c.strip_suffix("]]>")
+            .unwrap_or(c)
+            .replace("]]]]><![CDATA[>", "]]>")
+    } else {
+        inner
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .replace("&amp;", "&")
+    })
+}
+
+/// The job document pyodps posts for `sql` (task `SQLCreateTableTask`).
+pub fn odps_job(sql: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Instance>\n  <Job>\n    <Priority>9</Priority>\n    <Tasks>\n      <SQL>\n        <Name>SQLCreateTableTask</Name>\n        <Config>\n          <Property>\n            <Name>settings</Name>\n            <Value>{{\"odps.sql.submit.mode\": \"\"}}</Value>\n          </Property>\n        </Config>\n        <Query><![CDATA[{sql};]]></Query>\n      </SQL>\n    </Tasks>\n    <DAG>\n      <RunMode>Sequence</RunMode>\n    </DAG>\n  </Job>\n</Instance>\n"
+    )
+}
+
+impl Harness {
+    /// A MaxCompute handler over this harness's state (instances live in the handler: keep one).
+    pub fn odps(&self) -> Arc<dyn Handler> {
+        keyless_server::odps::handler(self.state.clone())
+    }
+
+    /// A request signed as pyodps signs it; `target` is the path after `/api` plus an optional
+    /// `?query`, e.g. `/projects/p/tables?expectmarker=true&curr_project=p`.
+    pub fn odps_request(
+        &self,
+        method: &str,
+        target: &str,
+        body: &[u8],
+        c: &Creds,
+        how: &OdpsSign,
+    ) -> HttpReq {
+        use keyless_server::clock::Clock;
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        let date = keyless_sign::format_http_date(how.date.unwrap_or(self.clock.now())).unwrap();
+        let ua = "pyodps/0.13.2 CPython/3.11.7 Linux/6.1";
+        let mut headers: Vec<(String, String)> = vec![
+            ("host".into(), "127.0.0.1:1".into()),
+            ("user-agent".into(), ua.into()),
+            ("x-odps-user-agent".into(), ua.into()),
+            ("date".into(), date),
+        ];
+        if method == "POST" {
+            headers.push(("content-type".into(), "application/xml".into()));
+        }
+        if let Some(t) = &c.token {
+            headers.push(("authorization-sts-token".into(), t.clone()));
+            headers.push((
+                "x-pyodps-token-timestamp".into(),
+                "1795840441.119325".into(),
+            ));
+        }
+        let day = keyless_sign::format_iso8601_basic(how.date.unwrap_or(self.clock.now())).unwrap()
+            [..8]
+            .to_owned();
+        let scope = how
+            .region
+            .as_deref()
+            .map(|region| keyless_sign::odps::Scope { date: &day, region });
+        let parts = keyless_sign::RequestParts {
+            method,
+            raw_path: path,
+            raw_query: query,
+            headers: &headers,
+        };
+        let auth = keyless_sign::odps::sign_request(&parts, &c.id, &c.secret, scope).unwrap();
+        headers.push(("authorization".into(), auth));
+        HttpReq {
+            method: method.into(),
+            path: format!("/api{path}"),
+            query: query.into(),
+            headers,
+            body: Bytes::copy_from_slice(body),
+            peer: "127.0.0.1".parse().unwrap(),
+        }
+    }
+
+    pub fn odps_send(&self, h: &dyn Handler, req: HttpReq) -> OdpsResp {
+        let r = h.handle(req);
+        OdpsResp {
+            status: r.status,
+            headers: r.headers,
+            body: String::from_utf8(r.body.to_vec()).unwrap(),
+        }
+    }
+
+    /// A legacy-signed call with `c` at the clock's time.
+    pub fn odps_call(
+        &self,
+        h: &dyn Handler,
+        method: &str,
+        target: &str,
+        body: &[u8],
+        c: &Creds,
+    ) -> OdpsResp {
+        self.odps_send(
+            h,
+            self.odps_request(method, target, body, c, &OdpsSign::default()),
+        )
+    }
+
+    /// Submits `sql` as a SQL task in `project` and returns the instance id (asserting 201).
+    pub fn odps_submit(&self, h: &dyn Handler, project: &str, sql: &str, c: &Creds) -> OdpsResp {
+        self.odps_call(
+            h,
+            "POST",
+            &format!("/projects/{project}/instances?curr_project={project}"),
+            odps_job(sql).as_bytes(),
+            c,
+        )
+    }
+
+    /// Runs `sql` as pyodps does (submit, then task status and result) and returns the task's
+    /// status (`Success`/`Failed`) and result text.
+    pub fn odps_run(
+        &self,
+        h: &dyn Handler,
+        project: &str,
+        sql: &str,
+        c: &Creds,
+    ) -> (String, String) {
+        let r = self.odps_submit(h, project, sql, c);
+        assert_eq!(r.status, 201, "{}", r.body);
+        let loc = r.header("location").unwrap().to_owned();
+        let id = loc.rsplit('/').next().unwrap().to_owned();
+        let base = format!("/projects/{project}/instances/{id}");
+        let st = self.odps_call(
+            h,
+            "GET",
+            &format!("{base}?instancestatus&curr_project={project}"),
+            b"",
+            c,
+        );
+        assert_eq!(st.status, 200, "{}", st.body);
+        assert_eq!(st.tag("Status").as_deref(), Some("Terminated"));
+        let ts = self.odps_call(
+            h,
+            "GET",
+            &format!("{base}?taskstatus&curr_project={project}"),
+            b"",
+            c,
+        );
+        assert_eq!(ts.status, 200, "{}", ts.body);
+        let task = xml_tag(&ts.body, "Task").unwrap();
+        let status = xml_tag(&task, "Status").unwrap();
+        let res = self.odps_call(
+            h,
+            "GET",
+            &format!("{base}?result&curr_project={project}"),
+            b"",
+            c,
+        );
+        assert_eq!(res.status, 200, "{}", res.body);
+        (status, res.tag("Result").unwrap_or_default())
+    }
+}

@@ -1,0 +1,272 @@
+//! A small OSS client (path-style, V1 signatures from `keyless-sign`): list, get and put — what
+//! `keyless oss ls|cat|cp` needs. Plain HTTP only, like the rest of this crate.
+
+use crate::credentials::Credentials;
+use crate::http::{self, HttpUrl, Timeouts};
+use crate::ProvideCredentials;
+use hyper::Method;
+use keyless_sign::{oss_v1, percent_encode, OssResource, RequestParts};
+use std::time::Duration;
+
+/// Largest object `get` reads into memory.
+pub const MAX_GET_BYTES: usize = 1 << 30;
+
+/// Errors of the OSS client.
+#[derive(Debug, thiserror::Error)]
+pub enum OssError {
+    #[error("credentials: {0}")]
+    Credentials(#[from] crate::CredentialsError),
+    #[error("invalid endpoint: {0}")]
+    Endpoint(String),
+    #[error("signing failed: {0}")]
+    Sign(#[from] keyless_sign::SignError),
+    #[error("transport: {0}")]
+    Transport(String),
+    #[error("OSS error {status} `{code}`: {message}")]
+    Service {
+        status: u16,
+        code: String,
+        message: String,
+        request_id: String,
+    },
+}
+
+/// One listed object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectSummary {
+    pub key: String,
+    pub size: u64,
+    pub etag: String,
+    pub last_modified: String,
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listing {
+    pub objects: Vec<ObjectSummary>,
+    pub common_prefixes: Vec<String>,
+    pub next_marker: Option<String>,
+}
+
+/// An OSS client over a credentials provider (fetched for every request, so rotations are seen).
+pub struct OssClient<P> {
+    url: HttpUrl,
+    provider: P,
+    timeouts: Timeouts,
+}
+
+impl<P: ProvideCredentials> OssClient<P> {
+    /// `endpoint` is `host:port` or `http://host:port`.
+    pub fn new(endpoint: &str, provider: P) -> Result<Self, OssError> {
+        let e = if endpoint.contains("://") {
+            endpoint.to_owned()
+        } else {
+            format!("http://{endpoint}")
+        };
+        let url = HttpUrl::parse(&e).map_err(OssError::Endpoint)?;
+        Ok(OssClient {
+            url,
+            provider,
+            timeouts: Timeouts::new(Duration::from_secs(5), Duration::from_secs(300)),
+        })
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        bucket: &str,
+        key: &str,
+        query: &str,
+        body: Vec<u8>,
+        max: usize,
+    ) -> Result<http::Response, OssError> {
+        let creds: Credentials = self.provider.provide_credentials().await?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let date = keyless_sign::format_http_date(now)
+            .ok_or_else(|| OssError::Transport("clock out of range".into()))?;
+        let mut headers: Vec<(String, String)> = vec![
+            ("host".into(), self.url.authority.clone()),
+            ("date".into(), date),
+        ];
+        if !body.is_empty() || method == Method::PUT {
+            headers.push(("content-type".into(), "application/octet-stream".into()));
+        }
+        if let Some(t) = creds.security_token() {
+            headers.push(("x-oss-security-token".into(), t.expose_secret().to_owned()));
+        }
+        let path = if bucket.is_empty() {
+            "/".to_owned()
+        } else {
+            let enc: Vec<String> = key.split('/').map(percent_encode).collect();
+            format!("/{bucket}/{}", enc.join("/"))
+        };
+        let resource = if key.is_empty() {
+            OssResource::bucket(bucket)
+        } else {
+            OssResource::object(bucket, key)
+        };
+        let parts = RequestParts {
+            method: method.as_str(),
+            raw_path: &path,
+            raw_query: "",
+            headers: &headers,
+        };
+        let auth = oss_v1::sign_request(
+            &parts,
+            &resource,
+            creds.access_key_id(),
+            creds.access_key_secret(),
+        )?;
+        headers.push(("authorization".into(), auth));
+        let target = if query.is_empty() {
+            path
+        } else {
+            format!("{path}?{query}")
+        };
+        let url = self.url.with_path(&target);
+        let resp = http::send(method, &url, &headers, body, self.timeouts, max)
+            .await
+            .map_err(|e| OssError::Transport(format!("{}: {e}", self.url.authority)))?;
+        if resp.status >= 300 {
+            let text = String::from_utf8_lossy(&resp.body);
+            return Err(OssError::Service {
+                status: resp.status,
+                code: tag(&text, "Code").unwrap_or_default(),
+                message: tag(&text, "Message").unwrap_or_default(),
+                request_id: tag(&text, "RequestId").unwrap_or_default(),
+            });
+        }
+        Ok(resp)
+    }
+
+    /// One page of `bucket`'s keys under `prefix` (with `/` as delimiter when `delimiter`).
+    pub async fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        delimiter: bool,
+        marker: Option<&str>,
+    ) -> Result<Listing, OssError> {
+        let mut q = vec![
+            ("max-keys".to_owned(), "1000".to_owned()),
+            ("prefix".to_owned(), prefix.to_owned()),
+        ];
+        if delimiter {
+            q.push(("delimiter".into(), "/".into()));
+        }
+        if let Some(m) = marker {
+            q.push(("marker".into(), m.to_owned()));
+        }
+        let query = keyless_sign::acs3::encode_query(&q);
+        let resp = self
+            .send(Method::GET, bucket, "", &query, Vec::new(), 16 << 20)
+            .await?;
+        let text = String::from_utf8_lossy(&resp.body).into_owned();
+        let mut out = Listing::default();
+        for block in blocks(&text, "Contents") {
+            out.objects.push(ObjectSummary {
+                key: tag(block, "Key").unwrap_or_default(),
+                size: tag(block, "Size").and_then(|s| s.parse().ok()).unwrap_or(0),
+                etag: tag(block, "ETag").unwrap_or_default(),
+                last_modified: tag(block, "LastModified").unwrap_or_default(),
+            });
+        }
+        for block in blocks(&text, "CommonPrefixes") {
+            if let Some(p) = tag(block, "Prefix") {
+                out.common_prefixes.push(p);
+            }
+        }
+        if tag(&text, "IsTruncated").as_deref() == Some("true") {
+            out.next_marker =
+                tag(&text, "NextMarker").or_else(|| out.objects.last().map(|o| o.key.clone()));
+        }
+        Ok(out)
+    }
+
+    /// Every key under `prefix`, following markers.
+    pub async fn list_all(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<Vec<ObjectSummary>, OssError> {
+        let mut all = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = self.list(bucket, prefix, false, marker.as_deref()).await?;
+            all.extend(page.objects);
+            match page.next_marker {
+                Some(m) if marker.as_deref() != Some(m.as_str()) => marker = Some(m),
+                _ => return Ok(all),
+            }
+        }
+    }
+
+    /// An object's bytes.
+    pub async fn get(&self, bucket: &str, key: &str) -> Result<Vec<u8>, OssError> {
+        Ok(self
+            .send(Method::GET, bucket, key, "", Vec::new(), MAX_GET_BYTES)
+            .await?
+            .body
+            .to_vec())
+    }
+
+    /// Uploads `body` as `bucket/key`.
+    pub async fn put(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), OssError> {
+        self.send(Method::PUT, bucket, key, "", body, 1 << 20)
+            .await
+            .map(|_| ())
+    }
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
+/// The text of the first `<name>…</name>` in `xml`.
+fn tag(xml: &str, name: &str) -> Option<String> {
+    let open = format!("<{name}>");
+    let close = format!("</{name}>");
+    let start = xml.find(&open)? + open.len();
+    let end = xml[start..].find(&close)? + start;
+    Some(unescape(&xml[start..end]))
+}
+
+/// Every `<name>…</name>` block's inner text.
+fn blocks<'a>(xml: &'a str, name: &str) -> Vec<&'a str> {
+    let open = format!("<{name}>");
+    let close = format!("</{name}>");
+    let mut out = Vec::new();
+    let mut rest = xml;
+    while let Some(i) = rest.find(&open) {
+        let after = &rest[i + open.len()..];
+        let Some(j) = after.find(&close) else { break };
+        out.push(&after[..j]);
+        rest = &after[j + close.len()..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_listings() {
+        let xml = "<ListBucketResult><Name>b</Name><IsTruncated>true</IsTruncated><NextMarker>k2</NextMarker>\
+                   <Contents><Key>a&amp;b</Key><LastModified>x</LastModified><ETag>\"E\"</ETag><Size>3</Size></Contents>\
+                   <Contents><Key>k2</Key><Size>1</Size></Contents><CommonPrefixes><Prefix>d/</Prefix></CommonPrefixes></ListBucketResult>";
+        let c = blocks(xml, "Contents");
+        assert_eq!(c.len(), 2);
+        assert_eq!(tag(c[0], "Key").unwrap(), "a&b");
+        assert_eq!(tag(xml, "NextMarker").unwrap(), "k2");
+        assert_eq!(blocks(xml, "CommonPrefixes").len(), 1);
+        assert_eq!(tag("<a>", "a"), None);
+    }
+}
