@@ -511,7 +511,7 @@ pub async fn start(config: AgentConfig, options: Options) -> Result<AgentHandle,
 /// Runs the agent until SIGTERM or SIGINT (the `keyless agent` command).
 pub fn run_blocking(config: AgentConfig) -> Result<(), AgentError> {
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(1)
         .enable_all()
         .build()?;
     rt.block_on(async move {

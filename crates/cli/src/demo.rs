@@ -90,8 +90,16 @@ impl Demo {
         action: &str,
         body: Option<&Value>,
     ) -> anyhow::Result<Value> {
+        let req = keyless_credentials::RoaRequest {
+            method,
+            path,
+            query: &[],
+            action,
+            version: "2021-07-01",
+            body,
+        };
         self.eas
-            .roa_call(method, path, &[], action, "2021-07-01", body, &self.root)
+            .roa_call(req, &self.root)
             .await
             .with_context(|| format!("EAS {action}"))
     }

@@ -46,7 +46,7 @@ pub use providers::file::CredentialsFileProvider;
 pub use providers::ini_profile::IniProfileProvider;
 pub use providers::oidc::OidcUnsupportedProvider;
 pub use providers::uri::CredentialsUriProvider;
-pub use rpc::{rpc_call, RpcClient, DEFAULT_RPC_TIMEOUTS};
+pub use rpc::{rpc_call, RoaRequest, RpcClient, DEFAULT_RPC_TIMEOUTS};
 pub use time::{FixedJitter, Jitter, ManualTimeSource, RandomJitter, SystemTimeSource, TimeSource};
 
 /// Re-exported so callers need not depend on `keyless-secret` to read a secret.

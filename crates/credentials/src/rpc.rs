@@ -157,19 +157,33 @@ impl RpcClient {
     }
 }
 
+/// One ROA-style request (EAS): `method` on `path` (already percent-encoded per segment) with
+/// `query` and an optional JSON `body`.
+#[derive(Debug, Clone, Copy)]
+pub struct RoaRequest<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub query: &'a [(&'a str, &'a str)],
+    pub action: &'a str,
+    pub version: &'a str,
+    pub body: Option<&'a Value>,
+}
+
 impl RpcClient {
-    /// Calls a ROA-style action (EAS): `method` on `path` (already percent-encoded per segment)
-    /// with `query` and an optional JSON `body`, V3-signed with `credentials`.
+    /// Calls a ROA-style action, V3-signed with `credentials`; returns the JSON response body.
     pub async fn roa_call(
         &self,
-        method: &str,
-        path: &str,
-        query: &[(&str, &str)],
-        action: &str,
-        version: &str,
-        body: Option<&Value>,
+        req: RoaRequest<'_>,
         credentials: &Credentials,
     ) -> Result<Value, RpcError> {
+        let RoaRequest {
+            method,
+            path,
+            query,
+            action,
+            version,
+            body,
+        } = req;
         let pairs: Vec<(String, String)> = query
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

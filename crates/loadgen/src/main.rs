@@ -21,9 +21,13 @@ struct Args {
     env: Option<String>,
     target: String,
     url: Option<String>,
+    path: String,
     connections: usize,
     seconds: u64,
     users: usize,
+    objects: usize,
+    size: usize,
+    body_file: Option<String>,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -31,9 +35,13 @@ fn parse_args() -> anyhow::Result<Args> {
         env: None,
         target: "assume-role".into(),
         url: None,
+        path: "/".into(),
         connections: 64,
         seconds: 10,
         users: 64,
+        objects: 100,
+        size: 4096,
+        body_file: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -44,6 +52,10 @@ fn parse_args() -> anyhow::Result<Args> {
             "--url" => a.url = Some(val()?),
             "--connections" => a.connections = val()?.parse()?,
             "--seconds" => a.seconds = val()?.parse()?,
+            "--path" => a.path = val()?,
+            "--objects" => a.objects = val()?.parse()?,
+            "--size" => a.size = val()?.parse()?,
+            "--body-file" => a.body_file = Some(val()?),
             "--users" => a.users = val()?.parse()?,
             other => bail!("unknown flag `{other}`"),
         }
@@ -317,14 +329,87 @@ enum Target {
     Moto {
         host: String,
     },
+    /// A plain GET of one path (the credential agent, or a bare server).
+    GetUrl {
+        host: String,
+        path: String,
+    },
+    /// V1-signed GETs with STS credentials of `keys` objects.
+    OssGet {
+        host: String,
+        bucket: String,
+        keys: Arc<Vec<String>>,
+        creds: Arc<OssCreds>,
+    },
+    /// The same objects from a server without authentication (nginx): `/<bucket>/<key>`.
+    PlainGet {
+        host: String,
+        bucket: String,
+        keys: Arc<Vec<String>>,
+    },
+}
+
+/// Credentials for OSS requests.
+struct OssCreds {
+    id: String,
+    secret: SecretString,
+    token: Option<String>,
+}
+
+fn oss_request(
+    method: &str,
+    host: &str,
+    bucket: &str,
+    key: &str,
+    c: &OssCreds,
+    content_length: Option<usize>,
+) -> anyhow::Result<Vec<u8>> {
+    let date =
+        keyless_sign::format_http_date(now()).ok_or_else(|| anyhow!("clock out of range"))?;
+    let mut headers: Vec<(String, String)> =
+        vec![("host".into(), host.into()), ("date".into(), date)];
+    if let Some(t) = &c.token {
+        headers.push(("x-oss-security-token".into(), t.clone()));
+    }
+    if content_length.is_some() {
+        headers.push(("content-type".into(), "application/octet-stream".into()));
+    }
+    let enc: Vec<String> = key.split('/').map(keyless_sign::percent_encode).collect();
+    let path = format!("/{bucket}/{}", enc.join("/"));
+    let parts = RequestParts {
+        method,
+        raw_path: &path,
+        raw_query: "",
+        headers: &headers,
+    };
+    let auth = keyless_sign::oss_v1::sign_request(
+        &parts,
+        &keyless_sign::OssResource::object(bucket, key),
+        &c.id,
+        &c.secret,
+    )
+    .map_err(|e| anyhow!("signing: {e}"))?;
+    let mut req = format!("{method} {path} HTTP/1.1\r\n");
+    for (k, v) in &headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str(&format!("authorization: {auth}\r\n"));
+    if let Some(n) = content_length {
+        req.push_str(&format!("content-length: {n}\r\n"));
+    }
+    req.push_str("\r\n");
+    Ok(req.into_bytes())
 }
 
 impl Target {
     fn addr(&self) -> &str {
         match self {
-            Target::AssumeRole { host, .. } | Target::Trivial { host } | Target::Moto { host } => {
-                host
-            }
+            Target::AssumeRole { host, .. }
+            | Target::Trivial { host }
+            | Target::Moto { host }
+            | Target::GetUrl { host, .. }
+            | Target::OssGet { host, .. }
+            | Target::PlainGet { host, .. } => host,
         }
     }
 
@@ -348,6 +433,22 @@ impl Target {
             }
             Target::Trivial { host } => {
                 Ok(format!("GET /health HTTP/1.1\r\nhost: {host}\r\n\r\n").into_bytes())
+            }
+            Target::GetUrl { host, path } => {
+                Ok(format!("GET {path} HTTP/1.1\r\nhost: {host}\r\n\r\n").into_bytes())
+            }
+            Target::OssGet {
+                host,
+                bucket,
+                keys,
+                creds,
+            } => {
+                let key = &keys[(conn_ix + seq as usize) % keys.len()];
+                oss_request("GET", host, bucket, key, creds, None)
+            }
+            Target::PlainGet { host, bucket, keys } => {
+                let key = &keys[(conn_ix + seq as usize) % keys.len()];
+                Ok(format!("GET /{bucket}/{key} HTTP/1.1\r\nhost: {host}\r\n\r\n").into_bytes())
             }
             Target::Moto { host } => {
                 let body = format!(
@@ -420,6 +521,163 @@ fn pct(sorted: &[u32], p: f64) -> f64 {
     f64::from(sorted[i.min(sorted.len() - 1)]) / 1000.0
 }
 
+/// Root key, user allowed to assume a role with AliyunOSSReadOnlyAccess; `keys` uploaded with
+/// `size` bytes each (also mirrored under `mirror/<bucket>/` when given, for nginx).
+async fn oss_setup(
+    env: &HashMap<String, String>,
+    keys: &[String],
+    size: usize,
+    mirror: Option<&str>,
+) -> anyhow::Result<(String, String, OssCreds)> {
+    let get = |k: &str| {
+        env.get(k)
+            .cloned()
+            .ok_or_else(|| anyhow!("`{k}` missing from endpoints.env"))
+    };
+    let (sts, oss, bucket) = (
+        get("KEYLESS_STS_ENDPOINT")?,
+        get("KEYLESS_OSS_ENDPOINT")?,
+        get("KEYLESS_OSS_BUCKET")?,
+    );
+    let root = OssCreds {
+        id: get("KEYLESS_ACCESS_KEY_ID")?,
+        secret: SecretString::new(get("KEYLESS_ACCESS_KEY_SECRET")?),
+        token: None,
+    };
+    let (role_arn, users) = setup(env, 1).await?;
+    let (uid, usk) = users.into_iter().next().ok_or_else(|| anyhow!("no user"))?;
+    let mut c = Conn::new(&sts);
+    let r = rpc(
+        &mut c,
+        &sts,
+        "AssumeRole",
+        "2015-04-01",
+        &[
+            ("RoleArn", &role_arn),
+            ("RoleSessionName", "bench"),
+            ("DurationSeconds", "3600"),
+        ],
+        &uid,
+        &usk,
+    )
+    .await?;
+    let cr = &r["Credentials"];
+    let creds = OssCreds {
+        id: cr["AccessKeyId"]
+            .as_str()
+            .ok_or_else(|| anyhow!("no AccessKeyId"))?
+            .to_owned(),
+        secret: SecretString::new(
+            cr["AccessKeySecret"]
+                .as_str()
+                .ok_or_else(|| anyhow!("no secret"))?
+                .to_owned(),
+        ),
+        token: cr["SecurityToken"].as_str().map(str::to_owned),
+    };
+    let body: Vec<u8> = (0..size).map(|i| b"0123456789abcdef"[i % 16]).collect();
+    let mut oc = Conn::new(&oss);
+    for k in keys {
+        let mut req = oss_request("PUT", &oss, &bucket, k, &root, Some(body.len()))?;
+        req.extend_from_slice(&body);
+        let (status, b) = oc.round_trip(&req).await?;
+        if status != 200 {
+            bail!("PUT {k}: {status} {}", String::from_utf8_lossy(&b));
+        }
+        if let Some(dir) = mirror {
+            let p = std::path::Path::new(dir).join(&bucket).join(k);
+            if let Some(parent) = p.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(p, &body)?;
+        }
+    }
+    Ok((oss, bucket, creds))
+}
+
+/// One streaming PUT of `size` bytes with the root key; prints MB/s.
+async fn oss_put(env: &HashMap<String, String>, size: usize) -> anyhow::Result<()> {
+    let get = |k: &str| {
+        env.get(k)
+            .cloned()
+            .ok_or_else(|| anyhow!("`{k}` missing from endpoints.env"))
+    };
+    let (oss, bucket) = (get("KEYLESS_OSS_ENDPOINT")?, get("KEYLESS_OSS_BUCKET")?);
+    let root = OssCreds {
+        id: get("KEYLESS_ACCESS_KEY_ID")?,
+        secret: SecretString::new(get("KEYLESS_ACCESS_KEY_SECRET")?),
+        token: None,
+    };
+    let key = format!("bench/put-{}", nonce());
+    let req = oss_request("PUT", &oss, &bucket, &key, &root, Some(size))?;
+    let start = Instant::now();
+    let mut s = TcpStream::connect(&oss).await?;
+    s.write_all(&req).await?;
+    let chunk = vec![b'x'; 1 << 20];
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        s.write_all(&chunk[..n]).await?;
+        left -= n;
+    }
+    let mut resp = Vec::new();
+    let mut tmp = [0u8; 4096];
+    loop {
+        let n = s.read(&mut tmp).await?;
+        if n == 0 {
+            break;
+        }
+        resp.extend_from_slice(&tmp[..n]);
+        if find(&resp, b"\r\n\r\n").is_some() {
+            break;
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let status = String::from_utf8_lossy(&resp)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_owned();
+    println!(
+        "{}",
+        serde_json::json!({"target": "oss-put", "bytes": size, "seconds": secs, "mib_per_s": (size as f64 / 1048576.0 / secs * 10.0).round() / 10.0, "status": status})
+    );
+    Ok(())
+}
+
+/// A bare HTTP/1.1 server answering every request with the same bytes (the reference for the
+/// credential endpoint). Prints its address, runs until killed.
+async fn serve(addr: &str, body_file: Option<&str>) -> anyhow::Result<()> {
+    use http_body_util::Full;
+    let body = bytes::Bytes::from(match body_file {
+        Some(f) => std::fs::read(f)?,
+        None => b"{}".to_vec(),
+    });
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    println!("{}", listener.local_addr()?);
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let _ = stream.set_nodelay(true);
+        let b = body.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |_req| {
+                let b = b.clone();
+                async move {
+                    let mut r = hyper::Response::new(Full::new(b));
+                    r.headers_mut().insert(
+                        "content-type",
+                        hyper::header::HeaderValue::from_static("application/json"),
+                    );
+                    Ok::<_, std::convert::Infallible>(r)
+                }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 1)]
 async fn main() -> anyhow::Result<()> {
     let a = parse_args()?;
@@ -451,6 +709,55 @@ async fn main() -> anyhow::Result<()> {
                 .clone()
                 .ok_or_else(|| anyhow!("`--url host:port` is required for moto"))?,
         },
+        "get-url" => Target::GetUrl {
+            host: a
+                .url
+                .clone()
+                .ok_or_else(|| anyhow!("`--url host:port` is required"))?,
+            path: a.path.clone(),
+        },
+        "oss-get" | "plain-get" => {
+            let keys: Vec<String> = (0..a.objects.max(1))
+                .map(|i| format!("bench/obj-{i:05}"))
+                .collect();
+            if a.target == "plain-get" {
+                let bucket = a.path.trim_matches('/').to_owned();
+                Target::PlainGet {
+                    host: a.url.clone().ok_or_else(|| anyhow!("`--url` required"))?,
+                    bucket,
+                    keys: Arc::new(keys),
+                }
+            } else {
+                let env = read_env(
+                    a.env
+                        .as_deref()
+                        .ok_or_else(|| anyhow!("`--env` is required"))?,
+                )?;
+                let (host, bucket, creds) =
+                    oss_setup(&env, &keys, a.size, a.body_file.as_deref()).await?;
+                Target::OssGet {
+                    host,
+                    bucket,
+                    keys: Arc::new(keys),
+                    creds: Arc::new(creds),
+                }
+            }
+        }
+        "oss-put" => {
+            let env = read_env(
+                a.env
+                    .as_deref()
+                    .ok_or_else(|| anyhow!("`--env` is required"))?,
+            )?;
+            return oss_put(&env, a.size).await;
+        }
+        "serve" => {
+            return serve(
+                a.url.as_deref().unwrap_or("127.0.0.1:0"),
+                a.body_file.as_deref(),
+            )
+            .await
+        }
         other => bail!("unknown target `{other}`"),
     };
     // Warm-up (connections, caches), then the measured run.

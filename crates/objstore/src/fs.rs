@@ -130,6 +130,9 @@ struct Inner {
     /// Held shared while publishing into a bucket, exclusively while creating or deleting one,
     /// so that nothing lands in a bucket being deleted.
     namespace: RwLock<()>,
+    /// Bucket information by name, for buckets seen since open (this process owns the root:
+    /// every create and delete goes through it, so the cache cannot go stale).
+    known: RwLock<std::collections::HashMap<String, BucketInfo>>,
 }
 
 impl fmt::Debug for FsBackend {
@@ -326,6 +329,7 @@ impl FsBackend {
                 root,
                 opts,
                 namespace: RwLock::new(()),
+                known: RwLock::new(std::collections::HashMap::new()),
             }),
         })
     }
@@ -359,6 +363,9 @@ impl Inner {
             return Err(StoreError::NoSuchBucket(clip(name)));
         }
         let dir = self.bucket_dir(name);
+        if self.known.read().is_ok_and(|k| k.contains_key(name)) {
+            return Ok(dir);
+        }
         match fs::metadata(dir.join("bucket.json")) {
             Ok(_) => Ok(dir),
             Err(e) if is_not_found(&e) => Err(StoreError::NoSuchBucket(clip(name))),
@@ -651,6 +658,9 @@ impl Backend for FsBackend {
                 return Err(StoreError::BucketNotEmpty(clip(name)));
             }
             let staged = inner.root.join("tmp").join(random_hex(16)?);
+            if let Ok(mut k) = inner.known.write() {
+                k.remove(name);
+            }
             fs::rename(&dir, &staged).map_err(StoreError::io("deleting a bucket"))?;
             sync_dir(&inner.root.join("buckets"))?;
             staged
@@ -681,9 +691,26 @@ impl Backend for FsBackend {
     }
 
     fn head_bucket(&self, name: &str) -> Result<BucketInfo, StoreError> {
+        if let Some(info) = self
+            .inner
+            .known
+            .read()
+            .ok()
+            .and_then(|k| k.get(name).cloned())
+        {
+            return Ok(info);
+        }
         let dir = self.inner.existing_bucket(name)?;
-        read_json::<BucketInfo>(&dir.join("bucket.json"))?
-            .ok_or_else(|| StoreError::NoSuchBucket(clip(name)))
+        let info = read_json::<BucketInfo>(&dir.join("bucket.json"))?
+            .ok_or_else(|| StoreError::NoSuchBucket(clip(name)))?;
+        let _shared = self.inner.shared();
+        // Still there under the namespace lock (a delete holds it exclusively): remember it.
+        if dir.join("bucket.json").exists() {
+            if let Ok(mut k) = self.inner.known.write() {
+                k.insert(name.to_owned(), info.clone());
+            }
+        }
+        Ok(info)
     }
 
     fn put_object(&self, bucket: &str, key: &str) -> Result<Box<dyn ObjectWriter>, StoreError> {

@@ -297,6 +297,11 @@ pub trait Handler: Send + Sync + 'static {
     fn streams(&self) -> bool {
         false
     }
+    /// Whether a streaming request *without a body* (GET, HEAD, DELETE) may run on the I/O
+    /// thread instead of the blocking pool (its storage reads are short, page-cache reads).
+    fn inline_without_body(&self) -> bool {
+        false
+    }
     /// Handles a request whose body is still arriving; runs on the blocking pool. The default
     /// reads the body (up to [`Handler::max_body`]) and calls [`Handler::handle`].
     fn handle_stream(&self, head: HttpReqHead, body: BodyReader) -> StreamResp {
@@ -356,9 +361,15 @@ const BODY_CHANNEL_CHUNKS: usize = 8;
 /// Chunk size and channel depth of a streamed response.
 const RESP_CHUNK: usize = 64 * 1024;
 const RESP_CHANNEL_CHUNKS: usize = 8;
+/// Response bodies up to this size are read into memory on the handler's thread.
+const SMALL_BODY: u64 = 256 * 1024;
 
 /// Feeds `body` into a bounded channel, at most `max_body` bytes; stops when the reader goes.
 fn pump_body(mut body: Incoming, max_body: usize) -> BodyReader {
+    // No body (GET, HEAD, DELETE…): no task, no channel.
+    if hyper::body::Body::is_end_stream(&body) {
+        return BodyReader::from_bytes(Bytes::new());
+    }
     let (tx, rx) = mpsc::channel(BODY_CHANNEL_CHUNKS);
     tokio::spawn(async move {
         let mut total = 0usize;
@@ -513,11 +524,39 @@ async fn dispatch_stream(
         Ok(h) => h,
         Err((status, msg)) => return to_hyper(handler.reject(status, &msg)),
     };
+    let has_body = !hyper::body::Body::is_end_stream(&body);
     let reader = pump_body(body, handler.max_body());
     let h = handler.clone();
-    let resp = match tokio::task::spawn_blocking(move || h.handle_stream(head, reader)).await {
-        Ok(resp) => resp,
-        Err(_) => handler.reject(500, "internal error").into(),
+    let run = move || {
+        let resp = h.handle_stream(head, reader);
+        // Small bodies are read here, on the same thread, instead of through a second
+        // blocking task and a channel (the hand-offs cost more than the read).
+        match resp.body {
+            RespBody::Reader { len, .. } if len <= SMALL_BODY && !head_only => {
+                match resp.into_full(SMALL_BODY) {
+                    Ok(full) => StreamResp {
+                        status: full.status,
+                        headers: full.headers,
+                        body: RespBody::Full(full.body),
+                    },
+                    // Our own storage failed mid-read: a server fault.
+                    Err(_) => StreamResp {
+                        status: 500,
+                        headers: Vec::new(),
+                        body: RespBody::Full(Bytes::new()),
+                    },
+                }
+            }
+            _ => resp,
+        }
+    };
+    let resp = if handler.inline_without_body() && !has_body {
+        run()
+    } else {
+        match tokio::task::spawn_blocking(run).await {
+            Ok(resp) => resp,
+            Err(_) => handler.reject(500, "internal error").into(),
+        }
     };
     stream_to_hyper(resp, head_only)
 }

@@ -680,3 +680,44 @@ fn unsupported_and_wrong_methods() {
     expect(&r, 200, "");
     assert_eq!(r.tag("Grant").as_deref(), Some("private"));
 }
+
+#[test]
+fn list_multipart_uploads_pages_and_rolls_up() {
+    let o = OssHarness::new();
+    let mut ids = Vec::new();
+    for k in ["a/1", "a/2", "b", "c"] {
+        let r = o.send(Req::new("POST", BUCKET, k).query("uploads"));
+        ids.push((k, r.tag("UploadId").unwrap()));
+    }
+    let r = o.send(Req::new("GET", BUCKET, "").query("uploads&delimiter=%2F"));
+    expect(&r, 200, "");
+    assert_eq!(r.tags("Key"), ["b", "c"]);
+    assert_eq!(r.tags("Prefix")[1..], ["a/"]);
+    assert_eq!(r.tag("IsTruncated").as_deref(), Some("false"));
+
+    let mut seen = Vec::new();
+    let (mut km, mut im) = (String::new(), String::new());
+    loop {
+        let r = o.send(Req::new("GET", BUCKET, "").query(&format!(
+            "uploads&max-uploads=1&key-marker={}&upload-id-marker={im}",
+            keyless_sign::percent_encode(&km)
+        )));
+        seen.extend(r.tags("Key"));
+        if r.tag("IsTruncated").as_deref() == Some("false") {
+            break;
+        }
+        km = r.tag("NextKeyMarker").unwrap();
+        im = r.tag("NextUploadIdMarker").unwrap();
+    }
+    assert_eq!(seen, ["a/1", "a/2", "b", "c"]);
+    let r = o.send(Req::new("GET", BUCKET, "").query("uploads&prefix=a%2F&encoding-type=url"));
+    assert_eq!(r.tags("Key"), ["a%2F1", "a%2F2"]);
+    for (k, id) in ids {
+        expect(
+            &o.send(Req::new("DELETE", BUCKET, k).query(&format!("uploadId={id}"))),
+            204,
+            "",
+        );
+    }
+    expect(&o.send(Req::new("DELETE", BUCKET, "")), 204, "");
+}

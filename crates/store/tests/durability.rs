@@ -86,7 +86,10 @@ fn reopen_sees_committed_data() {
     let versions: i64 = conn
         .query_row("SELECT COUNT(*) FROM schema_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(versions, 1);
+    assert_eq!(
+        versions, 2,
+        "one row per migration (v1 RAM, v2 records and events)"
+    );
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();

@@ -1,11 +1,11 @@
 //! The OSS-compatible object service: oss2 and alibabacloud-oss-v2 talk to it unchanged.
 //!
-//! A request goes: [`request`] (addressing, query, operation, headers: plain data) →
-//! [`authn`] (V1 / V4 / presigned signature, STS token, clock) → authorization through the
+//! A request goes: `request` (addressing, query, operation, headers: plain data) →
+//! `authn` (V1 / V4 / presigned signature, STS token, clock) → authorization through the
 //! policy engine (`auth::authorize`: each operation's RAM action on
 //! `acs:oss:*:<owner uid>:<bucket>[/<key>]`; buckets belong to one account and no other
 //! account's principal may touch them) → the operation on the storage [`Backend`] → the vendor's
-//! XML ([`xml`]) or error ([`error`]).
+//! XML (`xml`) or error (`error`).
 //!
 //! Bodies stream: uploads (PutObject, UploadPart) go from the connection to storage in chunks,
 //! downloads (GetObject) from storage to the connection; only the XML request bodies (delete,
@@ -434,6 +434,12 @@ impl Handler for Oss {
     }
 
     fn streams(&self) -> bool {
+        true
+    }
+
+    /// GET/HEAD/DELETE read metadata and (for GET) small objects from the page cache: cheaper on
+    /// the I/O thread than a hand-off to the blocking pool. Uploads still stream on the pool.
+    fn inline_without_body(&self) -> bool {
         true
     }
 
