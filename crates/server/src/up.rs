@@ -303,7 +303,10 @@ pub fn run(opts: UpOptions) -> Result<(), UpError> {
         println!("  RAM         {ram_addr}\n  STS         {sts_addr}\n  EAS         {eas_addr}\n  OSS         {oss_addr}\n  MaxCompute  http://{odps_addr}/api");
         println!("  workspace {} (bucket {}, project {})", workspace.id, workspace.bucket, workspace.project);
         println!("  endpoints and the root AccessKey: {}", env_path.display());
-        println!("  try: source {} && keyless policy eval --policy system:AliyunOSSReadOnlyAccess --action oss:GetObject --resource 'acs:oss:*:*:b/k'", env_path.display());
+        println!("  next: `keyless demo --data-dir {dd}` runs the whole scenario (role, objects, a service", dd = dd.display());
+        println!("        reading OSS with its role, the trust-policy failure and its fix);");
+        println!("        `source {}` and point the official SDKs at these endpoints;", env_path.display());
+        println!("        `keyless logs <service> --data-dir {}` shows a service's output. Ctrl-C stops everything.", dd.display());
         shutdown_signal().await;
         println!("keyless: shutting down");
         let _ = tx.send(true);
