@@ -98,3 +98,41 @@ def test_sigterm_stops_instances_and_restart_resumes_them():
             p.terminate()
             assert p.wait(timeout=30) == 0
             log.close()
+
+
+def test_default_relative_data_dir_runs_instances():
+    """Regression: `keyless up` on its default, relative `keyless-data` dir (the README's first
+    command) must run instances — the runner needs absolute paths."""
+    with tempfile.TemporaryDirectory(prefix="keyless-reldir-") as tmp:
+        log = open(Path(tmp) / "up.log", "ab")
+        p = subprocess.Popen([str(_binary()), "up", "--port", "0"], cwd=tmp, stdout=log,
+                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        data = Path(tmp) / "keyless-data"
+        try:
+            deadline = time.monotonic() + 30
+            while not (data / "endpoints.env").exists():
+                assert p.poll() is None and time.monotonic() < deadline, "keyless up did not start"
+                time.sleep(0.05)
+            time.sleep(0.2)
+            env = _parse_env(data / "endpoints.env")
+            ram, eas = _clients(env)
+            region = env["KEYLESS_REGION"]
+            role = "reldir-" + uuid.uuid4().hex[:8]
+            trust = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                    "Principal": {"Service": ["eas.pai.aliyuncs.com"]}}]}
+            arn = ram.create_role(rm.CreateRoleRequest(role_name=role, assume_role_policy_document=json.dumps(trust))).body.role.arn
+            name = "reldir_" + uuid.uuid4().hex[:8]
+            body = {"name": name, "metadata": {"instance": 1},
+                    "containers": [{"image": "x:1", "command": 'echo "uri=$ALIBABA_CLOUD_CREDENTIALS_URI"; sleep 86400'}],
+                    "options": {"enable_ram_role": True}, "role_arn": arn}
+            eas.create_service(em.CreateServiceRequest(body=json.dumps(body)))
+            _wait_status(eas, region, name, "Running")
+            service_log = data / "services" / env["KEYLESS_ACCOUNT_ID"] / name / "service.log"
+            deadline = time.monotonic() + 30
+            while "uri=http://127.0.0.1:" not in (service_log.read_text() if service_log.exists() else ""):
+                assert time.monotonic() < deadline, (service_log.read_text() if service_log.exists() else "no log")
+                time.sleep(0.1)
+        finally:
+            p.terminate()
+            assert p.wait(timeout=30) == 0
+            log.close()

@@ -185,8 +185,13 @@ async fn shutdown_signal() {
 
 /// Runs `keyless up` in the foreground until SIGINT/SIGTERM.
 pub fn run(opts: UpOptions) -> Result<(), UpError> {
-    let dd = &opts.data_dir;
-    std::fs::create_dir_all(dd).map_err(|e| UpError::DataDir(dd.display().to_string(), e))?;
+    std::fs::create_dir_all(&opts.data_dir)
+        .map_err(|e| UpError::DataDir(opts.data_dir.display().to_string(), e))?;
+    // Absolute from here on: instances run with other working directories and mount namespaces,
+    // and the runner refuses relative paths.
+    let abs = std::fs::canonicalize(&opts.data_dir)
+        .map_err(|e| UpError::DataDir(opts.data_dir.display().to_string(), e))?;
+    let dd = &abs;
     let _ = std::fs::set_permissions(dd, std::fs::Permissions::from_mode(0o700));
     let env_path = dd.join("endpoints.env");
     match std::fs::remove_file(&env_path) {
