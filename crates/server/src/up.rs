@@ -310,7 +310,7 @@ pub fn run(opts: UpOptions) -> Result<(), UpError> {
         println!("  endpoints and the root AccessKey: {}", env_path.display());
         println!("  next: `keyless demo --data-dir {dd}` runs the whole scenario (role, objects, a service", dd = dd.display());
         println!("        reading OSS with its role, the trust-policy failure and its fix);");
-        println!("        `source {}` and point the official SDKs at these endpoints;", env_path.display());
+        println!("        `set -a; source {}; set +a` exports them for the official SDKs;", env_path.display());
         println!("        `keyless logs <service> --data-dir {}` shows a service's output. Ctrl-C stops everything.", dd.display());
         shutdown_signal().await;
         println!("keyless: shutting down");
