@@ -4,7 +4,13 @@
 //! - `assume-role`: STS AssumeRole signed with ACS3-HMAC-SHA256 by `--users` RAM users (created
 //!   through RAM with the root key from `endpoints.env`, each allowed to assume one role);
 //! - `trivial`: `GET /health` on the STS listener (same server, no work: the reference ratio);
-//! - `moto`: AWS STS AssumeRole against a `moto_server` at `--url` (unsigned; moto does not check).
+//! - `moto`: AWS STS AssumeRole against a `moto_server` at `--url` (unsigned; moto does not check);
+//! - `get-url`: plain `GET --path` on `--url` (the credential agent, or a bare server);
+//! - `oss-get`: V1-signed GETs with a role's STS credentials of `--objects` objects of `--size`
+//!   bytes, uploaded first (and mirrored under `--body-file DIR/<bucket>/` for nginx);
+//! - `plain-get`: the same keys from `--url` without authentication (`--path /<bucket>`);
+//! - `oss-put`: one streaming PUT of `--size` bytes with the root key (prints MiB/s);
+//! - `serve`: a bare HTTP server on `--url` answering every request with `--body-file`'s bytes.
 //!
 //! Usage: `keyless-loadgen --env DIR/endpoints.env --target assume-role --connections 64 --seconds 10`
 
