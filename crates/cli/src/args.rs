@@ -130,6 +130,9 @@ pub struct UpArgs {
     /// STS sealing-key rotation period in seconds (default daily).
     #[arg(long, default_value_t = 86_400)]
     pub key_rotation_secs: i64,
+    /// Testing only: seconds added to the clock (to see credentials expire with real clients).
+    #[arg(long, default_value_t = 0, hide = true)]
+    pub clock_offset_secs: i64,
 }
 
 #[derive(Args, Debug)]

@@ -23,6 +23,7 @@ fn up(a: args::UpArgs) -> anyhow::Result<ExitCode> {
         host: a.host,
         port: a.port,
         config,
+        clock_offset_secs: a.clock_offset_secs,
     })?;
     Ok(ExitCode::SUCCESS)
 }

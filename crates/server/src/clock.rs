@@ -26,6 +26,17 @@ impl Clock for SystemClock {
     }
 }
 
+/// The system clock shifted by a fixed number of seconds: `keyless up --clock-offset-secs`, for
+/// end-to-end tests of expiry with real clients (e.g. restart a data dir an hour "later").
+#[derive(Debug, Default)]
+pub struct OffsetClock(pub i64);
+
+impl Clock for OffsetClock {
+    fn now_millis(&self) -> i64 {
+        SystemClock.now_millis() + self.0 * 1000
+    }
+}
+
 /// A clock that only moves when told to (holds milliseconds).
 #[derive(Debug, Default)]
 pub struct ManualClock(AtomicI64);

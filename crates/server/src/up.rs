@@ -29,6 +29,8 @@ pub struct UpOptions {
     /// Base port: RAM on `port`, STS on `port + 1`; 0 takes ephemeral ports.
     pub port: u16,
     pub config: Config,
+    /// Seconds added to the system clock (tests of expiry only; 0 in normal use).
+    pub clock_offset_secs: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -199,7 +201,12 @@ pub fn run(opts: UpOptions) -> Result<(), UpError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(UpError::DataDir(env_path.display().to_string(), e)),
     }
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let clock: Arc<dyn Clock> = if opts.clock_offset_secs == 0 {
+        Arc::new(SystemClock)
+    } else {
+        eprintln!("keyless: clock offset {} s (testing only)", opts.clock_offset_secs);
+        Arc::new(crate::clock::OffsetClock(opts.clock_offset_secs))
+    };
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dd)?);
     let (account_id, root) = bootstrap(&*store, clock.now())?;
     let ring_path = dd.join("sts-keyring");
