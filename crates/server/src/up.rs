@@ -204,7 +204,10 @@ pub fn run(opts: UpOptions) -> Result<(), UpError> {
     let clock: Arc<dyn Clock> = if opts.clock_offset_secs == 0 {
         Arc::new(SystemClock)
     } else {
-        eprintln!("keyless: clock offset {} s (testing only)", opts.clock_offset_secs);
+        eprintln!(
+            "keyless: clock offset {} s (testing only)",
+            opts.clock_offset_secs
+        );
         Arc::new(crate::clock::OffsetClock(opts.clock_offset_secs))
     };
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dd)?);
