@@ -470,7 +470,7 @@ impl Odps {
     }
 
     fn allow(&self, r: &Req<'_>, action: &str, resource: &str) -> Result<(), ApiError> {
-        let ctx = auth::request_context(&self.state, r.http);
+        let ctx = auth::request_context(&self.state, r.http.peer);
         auth::authorize(&self.state, &r.caller, action, resource, &ctx)
             .map_err(|e| denied(e, action, resource))
     }

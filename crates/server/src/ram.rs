@@ -722,7 +722,7 @@ impl Product for Ram {
         let mutating = ACTIONS.iter().any(|(a, m)| *a == c.action && *m);
         let target = Self::target(c);
         let result = target.and_then(|t| {
-            let ctx = request_context(c.state, c.http);
+            let ctx = request_context(c.state, c.http.peer);
             authorize(c.state, &c.caller, &format!("ram:{}", c.action), &t, &ctx)?;
             let r = self.run(c);
             Ok((t, r))

@@ -361,7 +361,7 @@ impl Product for Sts {
                     policy: c.opt("Policy"),
                     external_id: c.opt("ExternalId").filter(|e| !e.is_empty()),
                 };
-                let ctx = request_context(c.state, c.http);
+                let ctx = request_context(c.state, c.http.peer);
                 let result = assume_role(c.state, &c.caller, &input, &ctx, &c.request_id);
                 let issued = match result {
                     Ok(i) => i,

@@ -294,26 +294,15 @@ pub fn canonical_request(
     resource: &OssResource<'_>,
     additional_headers: &[String],
 ) -> Result<String, SignError> {
-    req.check_limits()?;
-    resource.check()?;
-    limits::check_count(
-        "additional headers",
-        additional_headers.len(),
-        limits::MAX_SIGNED_HEADERS,
-    )?;
-    let params = form_decode(req.raw_query)?;
-    let payload = req
-        .single_header("x-oss-content-sha256")?
-        .unwrap_or(UNSIGNED_PAYLOAD);
-    build(req, resource, &params, None, additional_headers, payload)
+    canonical(req, resource, additional_headers, None)
 }
 
-/// The canonical request of a presigned request: every parameter but `x-oss-signature`, payload
-/// `UNSIGNED-PAYLOAD` unless the request has an `x-oss-content-sha256` header.
-pub fn presigned_canonical_request(
+/// Both canonical forms: every query parameter but `excluded`.
+fn canonical(
     req: &RequestParts<'_>,
     resource: &OssResource<'_>,
     additional_headers: &[String],
+    excluded: Option<&str>,
 ) -> Result<String, SignError> {
     req.check_limits()?;
     resource.check()?;
@@ -330,10 +319,20 @@ pub fn presigned_canonical_request(
         req,
         resource,
         &params,
-        Some("x-oss-signature"),
+        excluded,
         additional_headers,
         payload,
     )
+}
+
+/// The canonical request of a presigned request: every parameter but `x-oss-signature`, payload
+/// `UNSIGNED-PAYLOAD` unless the request has an `x-oss-content-sha256` header.
+pub fn presigned_canonical_request(
+    req: &RequestParts<'_>,
+    resource: &OssResource<'_>,
+    additional_headers: &[String],
+) -> Result<String, SignError> {
+    canonical(req, resource, additional_headers, Some("x-oss-signature"))
 }
 
 /// `"OSS4-HMAC-SHA256\n" + x_oss_date + "\n" + scope + "\n" + hex(sha256(canonical_request))`,

@@ -133,7 +133,7 @@ impl Call<'_> {
     }
 
     fn authorize(&self, action: &str, name: &str) -> Result<(), ApiError> {
-        let ctx = request_context(&self.p.state, self.http);
+        let ctx = request_context(&self.p.state, self.http.peer);
         authorize(
             &self.p.state,
             &self.caller,
@@ -241,7 +241,7 @@ fn check_spec(
             "OSS mounts are read with the service's RAM role: set options.enable_ram_role (with metadata.workspace_id, for the workspace's default bucket) or role_arn",
         ));
     }
-    let ctx = request_context(state, c.http);
+    let ctx = request_context(state, c.http.peer);
     let resolved = roles::resolve(state, account, spec, Some((&c.caller, &ctx)))?;
     let workspace = spec
         .workspace_id

@@ -302,15 +302,7 @@ impl Oss {
             caller,
             content_sha256,
         } = authn::authenticate(&self.state, head, &resource)?;
-        let ctx_req = HttpReq {
-            method: head.method.clone(),
-            path: head.path.clone(),
-            query: head.query.clone(),
-            headers: head.headers.clone(),
-            body: Bytes::new(),
-            peer: head.peer,
-        };
-        let policy_ctx = request_context(&self.state, &ctx_req);
+        let policy_ctx = request_context(&self.state, head.peer);
         let call = Call {
             oss: self,
             head,
