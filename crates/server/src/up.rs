@@ -318,10 +318,10 @@ pub fn run(opts: UpOptions) -> Result<(), UpError> {
         println!("  RAM         {ram_addr}\n  STS         {sts_addr}\n  EAS         {eas_addr}\n  OSS         {oss_addr}\n  MaxCompute  http://{odps_addr}/api");
         println!("  workspace {} (bucket {}, project {})", workspace.id, workspace.bucket, workspace.project);
         println!("  endpoints and the root AccessKey: {}", env_path.display());
-        println!("  next: `keyless demo --data-dir {dd}` runs the whole scenario (role, objects, a service", dd = dd.display());
+        println!("  next: `{exe} demo --data-dir {dd}` runs the whole scenario (role, objects, a service", exe = exe.display(), dd = dd.display());
         println!("        reading OSS with its role, the trust-policy failure and its fix);");
         println!("        `set -a; source {}; set +a` exports them for the official SDKs;", env_path.display());
-        println!("        `keyless logs <service> --data-dir {}` shows a service's output. Ctrl-C stops everything.", dd.display());
+        println!("        `{} logs <service> --data-dir {}` shows a service's output. Ctrl-C stops everything.", exe.display(), dd.display());
         shutdown_signal().await;
         println!("keyless: shutting down");
         let _ = tx.send(true);
