@@ -1,26 +1,23 @@
-//! The HTTP front-ends of keyless: RAM and STS in the vendor's RPC dialect (more products follow),
-//! and `keyless up`, which wires storage, the key ring and the listeners together.
+//! The composition of keyless's server: `keyless up` ([`up`]) opens the store, the key ring and
+//! the object store, and serves every front-end on its own listener.
 //!
-//! Owns: wire formats (parameters, JSON/XML bodies), vendor error codes and statuses
-//! ([`error::ApiError`]), authentication of callers (V1, V3, ROA v2 signatures; root keys, RAM
-//! users' keys, STS tokens), replay and rate limits, caches in front of the store, and the audit
-//! writer. Must not: hold business rules that belong in the pure crates (policy decisions come
-//! from `keyless-policy`, signatures from `keyless-sign`, tokens from `keyless-token`); leak
-//! internals in error bodies; log secrets; answer bad input with a 5xx.
+//! Owns: start-up, bootstrap (first account, root key, default workspace), `endpoints.env`, the
+//! data dir's lock-step of files, shutdown. Must not: hold any front-end's logic — RAM, STS,
+//! EAS, OSS and MaxCompute live in their own crates, authentication in `keyless-auth`, the
+//! transport in `keyless-http`, shared state in `keyless-platform`.
+//!
+//! The other crates are re-exported under their old module names so that whole-system tests
+//! and tools address one crate.
 
-pub mod audit;
-pub mod auth;
-pub mod clock;
-pub mod eas;
-pub mod error;
-pub mod http;
-pub mod ids;
-pub mod limits;
-pub mod odps;
-pub mod oss;
-pub mod ram;
-pub mod rpc;
-pub mod state;
-pub mod sts;
 pub mod up;
-pub mod workspace;
+
+pub use keyless_auth as auth;
+pub use keyless_eas as eas;
+pub use keyless_eas::workspace;
+pub use keyless_http as http;
+pub use keyless_maxcompute as odps;
+pub use keyless_oss as oss;
+pub use keyless_platform::{audit, clock, error, ids, limits, state};
+pub use keyless_ram as ram;
+pub use keyless_rpc as rpc;
+pub use keyless_sts as sts;

@@ -2,19 +2,18 @@
 //! STS key ring, start every listener, publish `endpoints.env`, and shut down cleanly on
 //! SIGINT/SIGTERM.
 
-use crate::audit::Auditor;
-use crate::clock::{Clock, SystemClock};
-use crate::http::{serve, Handler};
-use crate::ids;
-use crate::ram::Ram;
-use crate::rpc::RpcHandler;
-use crate::state::{Config, State};
-use crate::sts::Sts;
+use keyless_http::{serve, Handler};
+use keyless_platform::audit::Auditor;
+use keyless_platform::clock::{Clock, SystemClock};
+use keyless_platform::ids;
+use keyless_platform::state::{Config, State};
+use keyless_ram::Ram;
+use keyless_rpc::RpcHandler;
 use keyless_store::{AccessKey, KeyStatus, SqliteStore, Store};
+use keyless_sts::Sts;
 use keyless_token::{KeyRing, DEFAULT_MAX_TOKEN_LIFETIME_SECS, KEY_LEN};
-use std::io::Write;
 use std::net::SocketAddr;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,27 +63,7 @@ pub struct Endpoints {
     pub eas: SocketAddr,
     pub oss: SocketAddr,
     pub maxcompute: SocketAddr,
-    pub workspace: crate::workspace::Workspace,
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory created with mode
-/// 0600, fsync'd, renamed over `path`, then the directory fsync'd.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    std::fs::File::open(dir)?.sync_all()
+    pub workspace: keyless_eas::workspace::Workspace,
 }
 
 fn bootstrap(store: &dyn Store, now: i64) -> Result<(String, AccessKey), UpError> {
@@ -123,7 +102,7 @@ pub fn load_ring(path: &Path, now: i64, rotation_secs: i64) -> Result<KeyRing, U
         Ok(bytes) => KeyRing::from_bytes(&bytes).map_err(|e| UpError::Ring(e.to_string()))?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let r = KeyRing::new(fresh_key()?, now);
-            write_atomic(path, r.to_bytes().expose_secret())
+            keyless_platform::fs::write_atomic(path, r.to_bytes().expose_secret())
                 .map_err(|e| UpError::DataDir(path.display().to_string(), e))?;
             r
         }
@@ -135,7 +114,7 @@ pub fn load_ring(path: &Path, now: i64, rotation_secs: i64) -> Result<KeyRing, U
         DEFAULT_MAX_TOKEN_LIFETIME_SECS,
         fresh_key()?,
     ) {
-        write_atomic(path, ring.to_bytes().expose_secret())
+        keyless_platform::fs::write_atomic(path, ring.to_bytes().expose_secret())
             .map_err(|e| UpError::DataDir(path.display().to_string(), e))?;
     }
     Ok(ring)
@@ -208,7 +187,7 @@ pub fn run(opts: UpOptions) -> Result<(), UpError> {
             "keyless: clock offset {} s (testing only)",
             opts.clock_offset_secs
         );
-        Arc::new(crate::clock::OffsetClock(opts.clock_offset_secs))
+        Arc::new(keyless_platform::clock::OffsetClock(opts.clock_offset_secs))
     };
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dd)?);
     let (account_id, root) = bootstrap(&*store, clock.now())?;
@@ -226,19 +205,19 @@ pub fn run(opts: UpOptions) -> Result<(), UpError> {
     let backend: Arc<dyn keyless_objstore::Backend> = Arc::new(
         keyless_objstore::FsBackend::open(&objects).map_err(|e| UpError::Objects(e.to_string()))?,
     );
-    let workspace = crate::workspace::ensure_default(&state, &account_id)
+    let workspace = keyless_eas::workspace::ensure_default(&state, &account_id)
         .map_err(|e| UpError::Bootstrap(e.message))?;
-    crate::oss::ensure_bucket(
+    keyless_oss::ensure_bucket(
         &*backend,
         &account_id,
         &workspace.bucket,
         &opts.config.region,
     )
     .map_err(|e| UpError::Bootstrap(e.message))?;
-    crate::odps::ensure_project(&state, &account_id, &workspace.project)
+    keyless_maxcompute::ensure_project(&state, &account_id, &workspace.project)
         .map_err(|e| UpError::Bootstrap(e.message))?;
     let runner: Arc<dyn keyless_runner::Runner> = Arc::new(keyless_runner::ProcessRunner::new(
-        crate::eas::event_sink(state.clone()),
+        keyless_eas::event_sink(state.clone()),
     ));
     let exe =
         std::env::current_exe().map_err(|e| UpError::DataDir("current executable".into(), e))?;
@@ -260,7 +239,7 @@ pub fn run(opts: UpOptions) -> Result<(), UpError> {
         let eas_addr = addr(&eas_l, "eas")?;
         let oss_addr = addr(&oss_l, "oss")?;
         let odps_addr = addr(&odps_l, "maxcompute")?;
-        let platform = Arc::new(crate::eas::Platform {
+        let platform = Arc::new(keyless_eas::Platform {
             state: state.clone(),
             backend: backend.clone(),
             runner: runner.clone(),
@@ -275,9 +254,9 @@ pub fn run(opts: UpOptions) -> Result<(), UpError> {
         let ram: Arc<dyn Handler> = Arc::new(RpcHandler { state: state.clone(), product: Ram });
         let sts: Arc<dyn Handler> = Arc::new(RpcHandler { state: state.clone(), product: Sts });
         let grace = Duration::from_secs(5);
-        let eas = crate::eas::handler(platform.clone());
-        let oss = crate::oss::handler(state.clone(), backend.clone());
-        let odps = crate::odps::handler(state.clone());
+        let eas = keyless_eas::handler(platform.clone());
+        let oss = keyless_oss::handler(state.clone(), backend.clone());
+        let odps = keyless_maxcompute::handler(state.clone());
         let servers = vec![
             tokio::spawn(serve(ram_l, ram, rx.clone(), grace)),
             tokio::spawn(serve(sts_l, sts, rx.clone(), grace)),
@@ -287,7 +266,7 @@ pub fn run(opts: UpOptions) -> Result<(), UpError> {
         ];
         // Services that were running before this start come back.
         let resume_platform = platform.clone();
-        let _ = tokio::task::spawn_blocking(move || crate::eas::resume(&resume_platform)).await;
+        let _ = tokio::task::spawn_blocking(move || keyless_eas::resume(&resume_platform)).await;
         // Rotate the sealing keys while running.
         let rot_state = state.clone();
         let rot_path = ring_path.clone();
@@ -312,7 +291,7 @@ pub fn run(opts: UpOptions) -> Result<(), UpError> {
             maxcompute: odps_addr,
             workspace: workspace.clone(),
         };
-        write_atomic(&env_path, env_file(&ep, root.secret.expose_secret()).as_bytes())
+        keyless_platform::fs::write_atomic(&env_path, env_file(&ep, root.secret.expose_secret()).as_bytes())
             .map_err(|e| UpError::DataDir(env_path.display().to_string(), e))?;
         println!("keyless is up (account {account_id}, region {})", ep.region);
         println!("  RAM         {ram_addr}\n  STS         {sts_addr}\n  EAS         {eas_addr}\n  OSS         {oss_addr}\n  MaxCompute  http://{odps_addr}/api");
@@ -348,7 +327,7 @@ fn rotate_now(state: &State, path: &Path) {
         DEFAULT_MAX_TOKEN_LIFETIME_SECS,
         key,
     ) {
-        match write_atomic(path, ring.to_bytes().expose_secret()) {
+        match keyless_platform::fs::write_atomic(path, ring.to_bytes().expose_secret()) {
             Ok(()) => {
                 if let Ok(mut g) = state.ring.write() {
                     *g = Arc::new(ring);

@@ -247,7 +247,7 @@ fn trust_policy_must_admit_the_caller() {
     let r = h.assume(&alice, &arn, &[]);
     assert_eq!((r.status, r.code()), (403, "NoPermission"));
     // The platform path: the service principal is admitted by the trust policy alone.
-    let issued = keyless_server::sts::assume_role_as_service(
+    let issued = keyless_server::auth::session::assume_role_as_service(
         &h.state,
         "eas.pai.aliyuncs.com",
         &arn,
@@ -257,7 +257,7 @@ fn trust_policy_must_admit_the_caller() {
     )
     .unwrap();
     assert!(issued.access_key_id.starts_with("STS."));
-    let denied = keyless_server::sts::assume_role_as_service(
+    let denied = keyless_server::auth::session::assume_role_as_service(
         &h.state,
         "ecs.aliyuncs.com",
         &arn,

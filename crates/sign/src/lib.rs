@@ -29,6 +29,39 @@ pub use time::{
     parse_timestamp,
 };
 
+/// The result of a successful verification, in any dialect. Sealed, and every implementing type
+/// has private fields: only this crate's `verify` functions make one, so holding a `Verified`
+/// proves that a signature verified (the server turns a looked-up key into a caller only with
+/// one).
+pub trait Verified: sealed::Sealed {
+    /// The AccessKeyId whose secret verified the signature.
+    fn access_key_id(&self) -> &str;
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+macro_rules! verified {
+    ($($t:ty),* $(,)?) => {$(
+        impl sealed::Sealed for $t {}
+        impl Verified for $t {
+            fn access_key_id(&self) -> &str {
+                <$t>::access_key_id(self)
+            }
+        }
+    )*};
+}
+
+verified!(
+    acs3::Acs3Verified,
+    roa_v2::RoaVerified,
+    rpc_v1::V1Verified,
+    oss_v1::OssV1Verified,
+    oss_v4::OssV4Verified,
+    odps::OdpsVerified,
+);
+
 /// The parts of an HTTP request that signatures cover, as the server received them.
 ///
 /// `raw_path` and `raw_query` are exactly as on the wire (still percent-encoded; the query
