@@ -17,6 +17,9 @@ use keyless_secret::SecretString;
 mod model;
 pub use model::*;
 
+pub mod quota;
+pub mod validate;
+
 /// Errors from a store. Messages are lower-case, user input in backticks.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -37,9 +40,12 @@ pub enum StoreError {
 /// Result alias.
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-/// The persistence interface. Every method is one transaction: it either commits fully or
-/// changes nothing. Times are unix seconds supplied by the caller.
-pub trait Store: Send + Sync {
+/// Accounts, RAM users, AccessKeys and roles: the identities the platform authenticates.
+///
+/// User, role and policy names are unique per account case-insensitively and keep the spelling
+/// they were created (or renamed) with. Listings of users and roles are name-ordered pages (see
+/// [`PageRequest`]).
+pub trait IdentityStore: Send + Sync {
     // -- accounts
     fn create_account(&self, account_id: &str, now: i64) -> Result<Account>;
     fn get_account(&self, account_id: &str) -> Result<Account>;
@@ -93,7 +99,10 @@ pub trait Store: Send + Sync {
     ) -> Result<Role>;
     /// Fails with `DeleteConflict(RoleHasPolicies)` while policies are attached.
     fn delete_role(&self, account_id: &str, role_name: &str) -> Result<()>;
+}
 
+/// Custom policies, their versions, and policy attachments to users and roles.
+pub trait PolicyStore: Send + Sync {
     // -- custom policies and versions
     /// Creates the policy with version `v1` as default.
     fn create_policy(&self, policy: &NewPolicy) -> Result<CustomPolicy>;
@@ -162,12 +171,20 @@ pub trait Store: Send + Sync {
         account_id: &str,
         principal: &PrincipalRef,
     ) -> Result<Vec<AttachedDocument>>;
+}
 
-    // -- audit and metadata
+/// The append-only audit log.
+pub trait AuditLog: Send + Sync {
     /// Appends a batch of audit records in one transaction (group commit).
     fn append_audit(&self, records: &[AuditRecord]) -> Result<()>;
     /// The most recent `limit` audit records, newest first.
     fn recent_audit(&self, limit: usize) -> Result<Vec<AuditRecord>>;
+}
+
+/// Opaque data for the platform's own objects: metadata blobs (the STS sealing key ring), JSON
+/// records by `(kind, key)` and append-only event streams.
+pub trait RecordStore: Send + Sync {
+    // -- metadata blobs
     fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>>;
     fn put_meta(&self, key: &str, value: &[u8]) -> Result<()>;
 
@@ -188,6 +205,18 @@ pub trait Store: Send + Sync {
     fn list_events(&self, stream: &str) -> Result<Vec<Event>>;
     /// Drops every event of `stream` (when its service is deleted).
     fn delete_events(&self, stream: &str) -> Result<()>;
+}
+
+/// The whole persistence interface: every role trait. Implemented for every type that
+/// implements all four, so `Arc<dyn Store>` hands one backend to every caller; to call a method
+/// on it, bring the role traits into scope (`use keyless_store::prelude::*;`).
+pub trait Store: IdentityStore + PolicyStore + AuditLog + RecordStore + Send + Sync {}
+
+impl<T: IdentityStore + PolicyStore + AuditLog + RecordStore + Send + Sync> Store for T {}
+
+/// The traits needed to call store methods: `use keyless_store::prelude::*;`.
+pub mod prelude {
+    pub use super::{AuditLog, IdentityStore, PolicyStore, RecordStore, Store};
 }
 
 /// A secret generated for a new AccessKey travels in this type; see [`AccessKey::secret`].

@@ -1104,7 +1104,6 @@ fn records_and_events() {
     let dir = std::env::temp_dir().join(format!("keyless-store-records-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let s = keyless_store::SqliteStore::open(&dir).unwrap();
-    use keyless_store::Store;
     s.create_record("svc", "a/1", "{\"x\":1}", 10).unwrap();
     assert!(matches!(
         s.create_record("svc", "a/1", "{}", 11),
