@@ -20,6 +20,9 @@ pub use model::*;
 pub mod quota;
 pub mod validate;
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
 /// Errors from a store. Messages are lower-case, user input in backticks.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
