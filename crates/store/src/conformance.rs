@@ -103,7 +103,7 @@ macro_rules! __conformance_for_each_case {
 
 __conformance_for_each_case!(__conformance_emit_cases!());
 
-/// Creates the accounts [`ACCT`](fixtures::ACCT) and [`OTHER`](fixtures::OTHER) that most
+/// Creates the accounts [`ACCT`] and [`OTHER`] that most
 /// cases work in.
 pub fn seed(s: &dyn Store) {
     s.create_account(ACCT, NOW).unwrap();

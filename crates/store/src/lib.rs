@@ -1,12 +1,38 @@
 //! Persistence for keyless: accounts, RAM users, AccessKeys, roles, custom policies and their
-//! versions, attachments, the append-only audit log, and small opaque metadata blobs (the STS
-//! sealing key ring).
+//! versions, attachments, the append-only audit log, small opaque metadata blobs (the STS
+//! sealing key ring), and JSON records and event streams for the platform's own objects.
 //!
-//! Owns: the [`Store`] trait (narrow, synchronous, transactional per call) and its SQLite
-//! implementation ([`SqliteStore`]: WAL, foreign keys, embedded migrations, AccessKeySecrets
-//! encrypted at rest with a master key kept in the data dir, mode 0600). Vendor count limits that
-//! must hold atomically (5 versions per policy, 2 AccessKeys per user, 5 custom + 20 system
-//! policies per principal, 1000 roles) are enforced inside the transaction that would break them.
+//! Owns: the persistence interface, split by role, and its SQLite implementation.
+//!
+//! | trait | holds |
+//! | --- | --- |
+//! | [`IdentityStore`] | accounts, RAM users, AccessKeys (root and per user), roles |
+//! | [`PolicyStore`] | custom policies, their versions, attachments to users and roles |
+//! | [`AuditLog`] | the append-only audit log |
+//! | [`RecordStore`] | metadata blobs, records by `(kind, key)`, event streams |
+//!
+//! [`Store`] is all four (blanket-implemented), so one `Arc<dyn Store>` serves every caller;
+//! `use keyless_store::prelude::*;` brings the traits into scope to call their methods. The
+//! backend-neutral rules live beside the traits, not in a backend: [`quota`] (the vendor's
+//! count limits) and [`validate`] (case-insensitive name keys, `v<n>` version ids, page size
+//! and markers). [`SqliteStore`] is the first backend (WAL, `synchronous=FULL`, foreign keys,
+//! embedded migrations, AccessKeySecrets sealed at rest with a master key kept in the data dir,
+//! mode 0600). The `conformance` feature exposes `keyless_store::conformance`: the one set of
+//! tests every backend must pass.
+//!
+//! Invariants every backend keeps (the conformance suite checks them):
+//! - Every method is one transaction: it commits fully and durably before returning `Ok`, or
+//!   changes nothing and returns `Err`. Times are unix seconds supplied by the caller; a store
+//!   never reads the clock.
+//! - Existence, uniqueness and quota checks are made inside the transaction that writes, so
+//!   concurrent writers cannot together break a limit (5 versions per policy, 2 AccessKeys per
+//!   user or root, 5 custom + 20 system policies per principal, 1000 users, 1000 roles and 1500
+//!   custom policies per account).
+//! - User, role and policy names are unique per account case-insensitively and keep their
+//!   spelling; ids, AccessKeyIds, record keys, kinds and streams compare exactly.
+//! - Errors are [`StoreError`] variants with the [`Entity`], [`Limit`] or [`Conflict`] they
+//!   concern; the server maps them to vendor codes, so each method's variants are part of its
+//!   contract. No error message carries a secret.
 //!
 //! Must not: know HTTP, wire formats or vendor error codes (the server maps [`StoreError`]); read
 //! policies' meaning (documents are opaque text here); log secrets. SQL stays portable (no

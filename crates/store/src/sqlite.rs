@@ -53,7 +53,7 @@ const READERS: usize = 3;
 /// How long a connection waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A [`Store`] in a SQLite database under a data dir. See the module docs for durability and
+/// A [`Store`](crate::Store) in a SQLite database under a data dir. See the module docs for durability and
 /// concurrency.
 pub struct SqliteStore {
     // Field order matters: readers close before the writer, so the writer (the last connection)
