@@ -1,12 +1,38 @@
 //! Persistence for keyless: accounts, RAM users, AccessKeys, roles, custom policies and their
-//! versions, attachments, the append-only audit log, and small opaque metadata blobs (the STS
-//! sealing key ring).
+//! versions, attachments, the append-only audit log, small opaque metadata blobs (the STS
+//! sealing key ring), and JSON records and event streams for the platform's own objects.
 //!
-//! Owns: the [`Store`] trait (narrow, synchronous, transactional per call) and its SQLite
-//! implementation ([`SqliteStore`]: WAL, foreign keys, embedded migrations, AccessKeySecrets
-//! encrypted at rest with a master key kept in the data dir, mode 0600). Vendor count limits that
-//! must hold atomically (5 versions per policy, 2 AccessKeys per user, 5 custom + 20 system
-//! policies per principal, 1000 roles) are enforced inside the transaction that would break them.
+//! Owns: the persistence interface, split by role, and its SQLite implementation.
+//!
+//! | trait | holds |
+//! | --- | --- |
+//! | [`IdentityStore`] | accounts, RAM users, AccessKeys (root and per user), roles |
+//! | [`PolicyStore`] | custom policies, their versions, attachments to users and roles |
+//! | [`AuditLog`] | the append-only audit log |
+//! | [`RecordStore`] | metadata blobs, records by `(kind, key)`, event streams |
+//!
+//! [`Store`] is all four (blanket-implemented), so one `Arc<dyn Store>` serves every caller;
+//! `use keyless_store::prelude::*;` brings the traits into scope to call their methods. The
+//! backend-neutral rules live beside the traits, not in a backend: [`quota`] (the vendor's
+//! count limits) and [`validate`] (case-insensitive name keys, `v<n>` version ids, page size
+//! and markers). [`SqliteStore`] is the first backend (WAL, `synchronous=FULL`, foreign keys,
+//! embedded migrations, AccessKeySecrets sealed at rest with a master key kept in the data dir,
+//! mode 0600). The `conformance` feature exposes `keyless_store::conformance`: the one set of
+//! tests every backend must pass.
+//!
+//! Invariants every backend keeps (the conformance suite checks them):
+//! - Every method is one transaction: it commits fully and durably before returning `Ok`, or
+//!   changes nothing and returns `Err`. Times are unix seconds supplied by the caller; a store
+//!   never reads the clock.
+//! - Existence, uniqueness and quota checks are made inside the transaction that writes, so
+//!   concurrent writers cannot together break a limit (5 versions per policy, 2 AccessKeys per
+//!   user or root, 5 custom + 20 system policies per principal, 1000 users, 1000 roles and 1500
+//!   custom policies per account).
+//! - User, role and policy names are unique per account case-insensitively and keep their
+//!   spelling; ids, AccessKeyIds, record keys, kinds and streams compare exactly.
+//! - Errors are [`StoreError`] variants with the [`Entity`], [`Limit`] or [`Conflict`] they
+//!   concern; the server maps them to vendor codes, so each method's variants are part of its
+//!   contract. No error message carries a secret.
 //!
 //! Must not: know HTTP, wire formats or vendor error codes (the server maps [`StoreError`]); read
 //! policies' meaning (documents are opaque text here); log secrets. SQL stays portable (no
@@ -16,6 +42,12 @@ use keyless_secret::SecretString;
 
 mod model;
 pub use model::*;
+
+pub mod quota;
+pub mod validate;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
 
 /// Errors from a store. Messages are lower-case, user input in backticks.
 #[derive(Debug, thiserror::Error)]
@@ -37,9 +69,12 @@ pub enum StoreError {
 /// Result alias.
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-/// The persistence interface. Every method is one transaction: it either commits fully or
-/// changes nothing. Times are unix seconds supplied by the caller.
-pub trait Store: Send + Sync {
+/// Accounts, RAM users, AccessKeys and roles: the identities the platform authenticates.
+///
+/// User, role and policy names are unique per account case-insensitively and keep the spelling
+/// they were created (or renamed) with. Listings of users and roles are name-ordered pages (see
+/// [`PageRequest`]).
+pub trait IdentityStore: Send + Sync {
     // -- accounts
     fn create_account(&self, account_id: &str, now: i64) -> Result<Account>;
     fn get_account(&self, account_id: &str) -> Result<Account>;
@@ -93,7 +128,10 @@ pub trait Store: Send + Sync {
     ) -> Result<Role>;
     /// Fails with `DeleteConflict(RoleHasPolicies)` while policies are attached.
     fn delete_role(&self, account_id: &str, role_name: &str) -> Result<()>;
+}
 
+/// Custom policies, their versions, and policy attachments to users and roles.
+pub trait PolicyStore: Send + Sync {
     // -- custom policies and versions
     /// Creates the policy with version `v1` as default.
     fn create_policy(&self, policy: &NewPolicy) -> Result<CustomPolicy>;
@@ -162,12 +200,20 @@ pub trait Store: Send + Sync {
         account_id: &str,
         principal: &PrincipalRef,
     ) -> Result<Vec<AttachedDocument>>;
+}
 
-    // -- audit and metadata
+/// The append-only audit log.
+pub trait AuditLog: Send + Sync {
     /// Appends a batch of audit records in one transaction (group commit).
     fn append_audit(&self, records: &[AuditRecord]) -> Result<()>;
     /// The most recent `limit` audit records, newest first.
     fn recent_audit(&self, limit: usize) -> Result<Vec<AuditRecord>>;
+}
+
+/// Opaque data for the platform's own objects: metadata blobs (the STS sealing key ring), JSON
+/// records by `(kind, key)` and append-only event streams.
+pub trait RecordStore: Send + Sync {
+    // -- metadata blobs
     fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>>;
     fn put_meta(&self, key: &str, value: &[u8]) -> Result<()>;
 
@@ -188,6 +234,18 @@ pub trait Store: Send + Sync {
     fn list_events(&self, stream: &str) -> Result<Vec<Event>>;
     /// Drops every event of `stream` (when its service is deleted).
     fn delete_events(&self, stream: &str) -> Result<()>;
+}
+
+/// The whole persistence interface: every role trait. Implemented for every type that
+/// implements all four, so `Arc<dyn Store>` hands one backend to every caller; to call a method
+/// on it, bring the role traits into scope (`use keyless_store::prelude::*;`).
+pub trait Store: IdentityStore + PolicyStore + AuditLog + RecordStore + Send + Sync {}
+
+impl<T: IdentityStore + PolicyStore + AuditLog + RecordStore + Send + Sync> Store for T {}
+
+/// The traits needed to call store methods: `use keyless_store::prelude::*;`.
+pub mod prelude {
+    pub use super::{AuditLog, IdentityStore, PolicyStore, RecordStore, Store};
 }
 
 /// A secret generated for a new AccessKey travels in this type; see [`AccessKey::secret`].

@@ -146,7 +146,10 @@ fn create_key(dir: &Path) -> Result<Zeroizing<Vec<u8>>> {
     random(&mut key)?;
     let mut tag = [0u8; 8];
     random(&mut tag)?;
-    let tmp = dir.join(format!("{MASTER_KEY_FILE}.tmp-{}", super::hex_encode(&tag)));
+    let tmp = dir.join(format!(
+        "{MASTER_KEY_FILE}.tmp-{}",
+        crate::validate::hex_encode(&tag)
+    ));
     let path = dir.join(MASTER_KEY_FILE);
     let write = || -> std::io::Result<()> {
         let mut file = OpenOptions::new()

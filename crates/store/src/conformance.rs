@@ -1,18 +1,241 @@
-//! Every `Store` method against `SqliteStore`: happy paths and each conflict, limit and
-//! not-found path.
+//! The backend-neutral conformance suite: one set of tests that every [`Store`] backend must
+//! pass, so backends agree on every method's contract (uniqueness, not-found, conflicts,
+//! quotas, ordering, paging, the audit log, records and events), and the exact error variants
+//! the server maps to vendor codes.
+//!
+//! Each case is a `pub fn(&dyn Store)` that gets a fresh, empty store. A backend's test file
+//! runs every case as its own `#[test]` with [`conformance_tests!`](crate::conformance_tests):
+//!
+//! ```text
+//! // crates/<backend>/tests/conformance.rs
+//! keyless_store::conformance_tests!(|| my_backend::fresh_store_for_test());
+//! ```
+//!
+//! The expression is called once per case and must return something that dereferences to a
+//! store (`Box<dyn Store>`, or a guard that owns a temporary directory or database and derefs
+//! to the backend); it is dropped after the case. [`CASES`] lists the same cases by name, for
+//! harnesses that drive them differently.
+//!
+//! Built only with the `conformance` feature (this crate's own tests turn it on). It is test
+//! code: it panics on the first broken expectation.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
+use crate::*;
+use fixtures::*;
 
-use common::*;
-use keyless_store::*;
+/// One conformance case.
+#[derive(Clone, Copy, Debug)]
+pub struct Case {
+    pub name: &'static str,
+    pub run: fn(&dyn Store),
+}
+
+/// Expands to one `#[test]` per conformance case, each on a store from `$fresh` (a closure or
+/// function called once per case). See the [module docs](crate::conformance).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($fresh:expr) => {
+        $crate::__conformance_for_each_case!(__conformance_emit_tests!($fresh));
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_emit_tests {
+    (($fresh:expr) $($case:ident),*) => {
+        $(
+            #[test]
+            fn $case() {
+                let store = ($fresh)();
+                $crate::conformance::$case(&*store);
+            }
+        )*
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_emit_cases {
+    (() $($case:ident),*) => {
+        /// Every conformance case, in a stable order.
+        pub const CASES: &[Case] = &[$(Case { name: stringify!($case), run: $case }),*];
+    };
+}
+
+/// The single list of cases: calls `$crate::$mac!{ ($($args)*) case, case, ... }`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_for_each_case {
+    ($mac:ident!($($args:tt)*)) => {
+        $crate::$mac! {
+            ($($args)*)
+            accounts_create_get_list,
+            access_keys_root_and_user,
+            access_key_not_found_and_duplicate_paths,
+            access_key_limit_is_per_user_and_per_root,
+            access_key_update_and_delete_check_the_owner,
+            access_key_follows_a_renamed_user,
+            users_create_get_and_names_are_case_insensitive,
+            users_update,
+            users_delete_and_conflicts,
+            users_list_pages,
+            roles_create_get_update_delete,
+            roles_list_pages,
+            policies_create_get_list_delete,
+            policy_delete_conflicts,
+            policy_versions_numbering_default_and_listing,
+            policy_version_limit_and_rotation,
+            attachments_list_documents_and_counts,
+            attach_not_found_and_duplicates,
+            attach_limits_per_principal,
+            detach_paths,
+            audit_append_and_recent,
+            meta_get_put,
+            records_and_events,
+            at_most_1000_users_per_account,
+            at_most_1000_roles_per_account,
+            at_most_1500_policies_per_account,
+            records_keys_are_exact,
+            events_are_per_stream_and_in_order
+        }
+    };
+}
+
+__conformance_for_each_case!(__conformance_emit_cases!());
+
+/// Creates the accounts [`ACCT`] and [`OTHER`] that most
+/// cases work in.
+pub fn seed(s: &dyn Store) {
+    s.create_account(ACCT, NOW).unwrap();
+    s.create_account(OTHER, NOW).unwrap();
+}
+
+/// Values and assertions shared by the conformance cases and backends' own tests.
+pub mod fixtures {
+    use crate::*;
+
+    pub const ACCT: &str = "1234567890123456";
+    pub const OTHER: &str = "6543210987654321";
+    pub const NOW: i64 = 1_700_000_000;
+
+    pub fn user(account: &str, name: &str, id: &str) -> User {
+        User {
+            account_id: account.into(),
+            user_id: id.into(),
+            user_name: name.into(),
+            display_name: format!("{name} display"),
+            comments: String::new(),
+            created_at: NOW,
+            updated_at: NOW,
+        }
+    }
+
+    pub fn role(account: &str, name: &str, id: &str) -> Role {
+        Role {
+            account_id: account.into(),
+            role_id: id.into(),
+            role_name: name.into(),
+            arn: format!("acs:ram::{account}:role/{}", name.to_lowercase()),
+            description: "a role".into(),
+            trust_policy: r#"{"Version":"1","Statement":[]}"#.into(),
+            max_session_duration: 3600,
+            service_linked: false,
+            created_at: NOW,
+            updated_at: NOW,
+        }
+    }
+
+    pub fn key(account: &str, user: Option<&str>, id: &str, secret: &str) -> AccessKey {
+        AccessKey {
+            access_key_id: id.into(),
+            account_id: account.into(),
+            user_name: user.map(Into::into),
+            secret: secret.into(),
+            status: KeyStatus::Active,
+            created_at: NOW,
+        }
+    }
+
+    pub fn new_policy(account: &str, name: &str, document: &str) -> NewPolicy {
+        NewPolicy {
+            account_id: account.into(),
+            policy_name: name.into(),
+            description: format!("{name} description"),
+            document: document.into(),
+            now: NOW,
+        }
+    }
+
+    pub fn attachment(
+        account: &str,
+        principal: PrincipalRef,
+        ty: PolicyType,
+        name: &str,
+    ) -> Attachment {
+        Attachment {
+            account_id: account.into(),
+            principal,
+            policy_type: ty,
+            policy_name: name.into(),
+            description: String::new(),
+            default_version: String::new(),
+            attached_at: NOW,
+        }
+    }
+
+    pub fn page(marker: Option<String>, max_items: usize) -> PageRequest {
+        PageRequest { marker, max_items }
+    }
+
+    pub fn audit(i: usize) -> AuditRecord {
+        AuditRecord {
+            time: NOW + i as i64,
+            request_id: format!("req-{i}"),
+            account_id: ACCT.into(),
+            actor: format!("acs:ram::{ACCT}:root"),
+            action: "ram:CreateRole".into(),
+            target: format!("role-{i}"),
+            result: "Success".into(),
+            detail: String::new(),
+        }
+    }
+
+    #[track_caller]
+    pub fn assert_not_found<T: std::fmt::Debug>(r: Result<T>, entity: Entity) {
+        match r {
+            Err(StoreError::NotFound(e, _)) if e == entity => {}
+            other => panic!("expected NotFound({entity:?}), got {other:?}"),
+        }
+    }
+
+    #[track_caller]
+    pub fn assert_exists<T: std::fmt::Debug>(r: Result<T>, entity: Entity) {
+        match r {
+            Err(StoreError::AlreadyExists(e, _)) if e == entity => {}
+            other => panic!("expected AlreadyExists({entity:?}), got {other:?}"),
+        }
+    }
+
+    #[track_caller]
+    pub fn assert_limit<T: std::fmt::Debug>(r: Result<T>, limit: Limit) {
+        match r {
+            Err(StoreError::LimitExceeded(l)) if l == limit => {}
+            other => panic!("expected LimitExceeded({limit:?}), got {other:?}"),
+        }
+    }
+
+    #[track_caller]
+    pub fn assert_conflict<T: std::fmt::Debug>(r: Result<T>, conflict: Conflict) {
+        match r {
+            Err(StoreError::DeleteConflict(c)) if c == conflict => {}
+            other => panic!("expected DeleteConflict({conflict:?}), got {other:?}"),
+        }
+    }
+}
 
 // -- accounts
 
-#[test]
-fn accounts_create_get_list() {
-    let dir = tempfile::tempdir().unwrap();
-    let s = SqliteStore::open(dir.path()).unwrap();
+pub fn accounts_create_get_list(s: &dyn Store) {
     assert_eq!(s.list_accounts().unwrap(), vec![]);
     let b = s.create_account("2000000000000000", 5).unwrap();
     let a = s.create_account("1000000000000000", 7).unwrap();
@@ -31,9 +254,8 @@ fn accounts_create_get_list() {
 
 // -- access keys
 
-#[test]
-fn access_keys_root_and_user() {
-    let (_d, s) = store();
+pub fn access_keys_root_and_user(s: &dyn Store) {
+    seed(s);
     s.create_user(&user(ACCT, "Alice", "u1")).unwrap();
     s.create_access_key(&key(ACCT, None, "LTAIroot1", "root-secret-1"))
         .unwrap();
@@ -75,9 +297,8 @@ fn access_keys_root_and_user() {
     assert!(s.list_access_keys(OTHER, None).unwrap().is_empty());
 }
 
-#[test]
-fn access_key_not_found_and_duplicate_paths() {
-    let (_d, s) = store();
+pub fn access_key_not_found_and_duplicate_paths(s: &dyn Store) {
+    seed(s);
     assert_not_found(
         s.create_access_key(&key("9999999999999999", None, "K1", "x")),
         Entity::Account,
@@ -106,9 +327,8 @@ fn access_key_not_found_and_duplicate_paths() {
     );
 }
 
-#[test]
-fn access_key_limit_is_per_user_and_per_root() {
-    let (_d, s) = store();
+pub fn access_key_limit_is_per_user_and_per_root(s: &dyn Store) {
+    seed(s);
     s.create_user(&user(ACCT, "alice", "u1")).unwrap();
     s.create_user(&user(ACCT, "bob", "u2")).unwrap();
     s.create_access_key(&key(ACCT, None, "R1", "s")).unwrap();
@@ -144,9 +364,8 @@ fn access_key_limit_is_per_user_and_per_root() {
     );
 }
 
-#[test]
-fn access_key_update_and_delete_check_the_owner() {
-    let (_d, s) = store();
+pub fn access_key_update_and_delete_check_the_owner(s: &dyn Store) {
+    seed(s);
     s.create_user(&user(ACCT, "alice", "u1")).unwrap();
     s.create_access_key(&key(ACCT, Some("alice"), "A1", "s"))
         .unwrap();
@@ -201,9 +420,8 @@ fn access_key_update_and_delete_check_the_owner() {
     assert_not_found(s.delete_access_key(ACCT, None, "R1"), Entity::AccessKey);
 }
 
-#[test]
-fn access_key_follows_a_renamed_user() {
-    let (_d, s) = store();
+pub fn access_key_follows_a_renamed_user(s: &dyn Store) {
+    seed(s);
     s.create_user(&user(ACCT, "alice", "u1")).unwrap();
     s.create_access_key(&key(ACCT, Some("alice"), "A1", "s"))
         .unwrap();
@@ -226,9 +444,8 @@ fn access_key_follows_a_renamed_user() {
 
 // -- users
 
-#[test]
-fn users_create_get_and_names_are_case_insensitive() {
-    let (_d, s) = store();
+pub fn users_create_get_and_names_are_case_insensitive(s: &dyn Store) {
+    seed(s);
     let alice = user(ACCT, "Alice", "u1");
     s.create_user(&alice).unwrap();
     assert_eq!(s.get_user(ACCT, "alice").unwrap(), alice);
@@ -245,9 +462,8 @@ fn users_create_get_and_names_are_case_insensitive() {
     assert_not_found(s.get_user("9999999999999999", "alice"), Entity::User);
 }
 
-#[test]
-fn users_update() {
-    let (_d, s) = store();
+pub fn users_update(s: &dyn Store) {
+    seed(s);
     s.create_user(&user(ACCT, "alice", "u1")).unwrap();
     s.create_user(&user(ACCT, "bob", "u2")).unwrap();
     let u = s
@@ -310,9 +526,8 @@ fn users_update() {
     );
 }
 
-#[test]
-fn users_delete_and_conflicts() {
-    let (_d, s) = store();
+pub fn users_delete_and_conflicts(s: &dyn Store) {
+    seed(s);
     s.create_user(&user(ACCT, "alice", "u1")).unwrap();
     s.create_access_key(&key(ACCT, Some("alice"), "A1", "s"))
         .unwrap();
@@ -340,9 +555,8 @@ fn users_delete_and_conflicts() {
     s.create_user(&user(ACCT, "alice", "u1")).unwrap();
 }
 
-#[test]
-fn users_list_pages() {
-    let (_d, s) = store();
+pub fn users_list_pages(s: &dyn Store) {
+    seed(s);
     for (i, name) in ["delta", "Alpha", "charlie", "bravo", "echo"]
         .iter()
         .enumerate()
@@ -408,9 +622,8 @@ fn users_list_pages() {
 
 // -- roles
 
-#[test]
-fn roles_create_get_update_delete() {
-    let (_d, s) = store();
+pub fn roles_create_get_update_delete(s: &dyn Store) {
+    seed(s);
     let r = role(ACCT, "Deployer", "300000000000000001");
     s.create_role(&r).unwrap();
     assert_eq!(s.get_role(ACCT, "deployer").unwrap(), r);
@@ -494,9 +707,8 @@ fn roles_create_get_update_delete() {
     assert_not_found(s.delete_role(ACCT, "deployer"), Entity::Role);
 }
 
-#[test]
-fn roles_list_pages() {
-    let (_d, s) = store();
+pub fn roles_list_pages(s: &dyn Store) {
+    seed(s);
     for i in 0..7 {
         s.create_role(&role(ACCT, &format!("role-{i}"), &format!("3{i:018}")))
             .unwrap();
@@ -538,9 +750,8 @@ fn doc(n: u32) -> String {
     )
 }
 
-#[test]
-fn policies_create_get_list_delete() {
-    let (_d, s) = store();
+pub fn policies_create_get_list_delete(s: &dyn Store) {
+    seed(s);
     let p = s.create_policy(&new_policy(ACCT, "ReadOss", DOC1)).unwrap();
     assert_eq!(
         p,
@@ -605,9 +816,8 @@ fn policies_create_get_list_delete() {
     assert_eq!(s.list_policy_versions(ACCT, "ReadOss").unwrap().len(), 1);
 }
 
-#[test]
-fn policy_delete_conflicts() {
-    let (_d, s) = store();
+pub fn policy_delete_conflicts(s: &dyn Store) {
+    seed(s);
     s.create_policy(&new_policy(ACCT, "p", DOC1)).unwrap();
     s.create_user(&user(ACCT, "alice", "u1")).unwrap();
     let alice = PrincipalRef::User("alice".into());
@@ -623,9 +833,8 @@ fn policy_delete_conflicts() {
     s.delete_policy(ACCT, "p").unwrap();
 }
 
-#[test]
-fn policy_versions_numbering_default_and_listing() {
-    let (_d, s) = store();
+pub fn policy_versions_numbering_default_and_listing(s: &dyn Store) {
+    seed(s);
     s.create_policy(&new_policy(ACCT, "p", DOC1)).unwrap();
     let v2 = s
         .create_policy_version(ACCT, "P", &doc(2), false, false, NOW + 1)
@@ -716,9 +925,8 @@ fn policy_versions_numbering_default_and_listing() {
     assert_eq!(v4.version_id, "v4");
 }
 
-#[test]
-fn policy_version_limit_and_rotation() {
-    let (_d, s) = store();
+pub fn policy_version_limit_and_rotation(s: &dyn Store) {
+    seed(s);
     s.create_policy(&new_policy(ACCT, "p", DOC1)).unwrap();
     for n in 2..=5 {
         s.create_policy_version(ACCT, "p", &doc(n), n == 3, false, NOW)
@@ -739,36 +947,35 @@ fn policy_version_limit_and_rotation() {
         .create_policy_version(ACCT, "p", &doc(6), false, true, NOW)
         .unwrap();
     assert_eq!(v6.version_id, "v6");
-    let ids = |s: &SqliteStore| {
+    let ids = |s: &dyn Store| {
         s.list_policy_versions(ACCT, "p")
             .unwrap()
             .into_iter()
             .map(|v| v.version_id)
             .collect::<Vec<_>>()
     };
-    assert_eq!(ids(&s), ["v2", "v3", "v4", "v5", "v6"]);
+    assert_eq!(ids(s), ["v2", "v3", "v4", "v5", "v6"]);
     s.create_policy_version(ACCT, "p", &doc(7), false, true, NOW)
         .unwrap();
-    assert_eq!(ids(&s), ["v3", "v4", "v5", "v6", "v7"]);
+    assert_eq!(ids(s), ["v3", "v4", "v5", "v6", "v7"]);
     // The default (now the oldest) is kept; the next-oldest goes. A new default may be set.
     let v8 = s
         .create_policy_version(ACCT, "p", &doc(8), true, true, NOW)
         .unwrap();
     assert!(v8.is_default);
-    assert_eq!(ids(&s), ["v3", "v5", "v6", "v7", "v8"]);
+    assert_eq!(ids(s), ["v3", "v5", "v6", "v7", "v8"]);
     assert_eq!(s.get_policy(ACCT, "p").unwrap().default_version, "v8");
     // Below the limit, rotate deletes nothing.
     s.delete_policy_version(ACCT, "p", "v5").unwrap();
     s.create_policy_version(ACCT, "p", &doc(9), false, true, NOW)
         .unwrap();
-    assert_eq!(ids(&s), ["v3", "v6", "v7", "v8", "v9"]);
+    assert_eq!(ids(s), ["v3", "v6", "v7", "v8", "v9"]);
 }
 
 // -- attachments
 
-#[test]
-fn attachments_list_documents_and_counts() {
-    let (_d, s) = store();
+pub fn attachments_list_documents_and_counts(s: &dyn Store) {
+    seed(s);
     s.create_user(&user(ACCT, "alice", "u1")).unwrap();
     s.create_role(&role(ACCT, "deployer", "300000000000000001"))
         .unwrap();
@@ -888,9 +1095,8 @@ fn attachments_list_documents_and_counts() {
     );
 }
 
-#[test]
-fn attach_not_found_and_duplicates() {
-    let (_d, s) = store();
+pub fn attach_not_found_and_duplicates(s: &dyn Store) {
+    seed(s);
     s.create_user(&user(ACCT, "alice", "u1")).unwrap();
     s.create_policy(&new_policy(OTHER, "theirs", DOC1)).unwrap();
     s.create_policy(&new_policy(ACCT, "mine", DOC1)).unwrap();
@@ -950,9 +1156,8 @@ fn attach_not_found_and_duplicates() {
     assert_eq!(s.list_attachments(ACCT, &alice).unwrap().len(), 3);
 }
 
-#[test]
-fn attach_limits_per_principal() {
-    let (_d, s) = store();
+pub fn attach_limits_per_principal(s: &dyn Store) {
+    seed(s);
     s.create_role(&role(ACCT, "r", "300000000000000001"))
         .unwrap();
     s.create_role(&role(ACCT, "r2", "300000000000000002"))
@@ -1003,9 +1208,8 @@ fn attach_limits_per_principal() {
         .unwrap();
 }
 
-#[test]
-fn detach_paths() {
-    let (_d, s) = store();
+pub fn detach_paths(s: &dyn Store) {
+    seed(s);
     s.create_user(&user(ACCT, "alice", "u1")).unwrap();
     s.create_policy(&new_policy(ACCT, "mine", DOC1)).unwrap();
     let alice = PrincipalRef::User("alice".into());
@@ -1059,9 +1263,8 @@ fn detach_paths() {
 
 // -- audit and metadata
 
-#[test]
-fn audit_append_and_recent() {
-    let (_d, s) = store();
+pub fn audit_append_and_recent(s: &dyn Store) {
+    seed(s);
     assert!(s.recent_audit(10).unwrap().is_empty());
     s.append_audit(&[]).unwrap();
     s.append_audit(&(0..3).map(audit).collect::<Vec<_>>())
@@ -1073,9 +1276,8 @@ fn audit_append_and_recent() {
     assert!(s.recent_audit(0).unwrap().is_empty());
 }
 
-#[test]
-fn meta_get_put() {
-    let (_d, s) = store();
+pub fn meta_get_put(s: &dyn Store) {
+    seed(s);
     assert_eq!(s.get_meta("sts.keyring").unwrap(), None);
     s.put_meta("sts.keyring", b"one").unwrap();
     assert_eq!(
@@ -1089,22 +1291,9 @@ fn meta_get_put() {
     assert_eq!(s.get_meta("sts.keyring").unwrap(), Some(vec![0, 255, 1]));
 }
 
-#[test]
-fn store_is_send_sync_and_usable_as_a_trait_object() {
-    fn assert_send_sync<T: Send + Sync>() {}
-    assert_send_sync::<SqliteStore>();
-    let (_d, s) = store();
-    let dyn_store: std::sync::Arc<dyn Store> = std::sync::Arc::new(s);
-    assert_eq!(dyn_store.list_accounts().unwrap().len(), 2);
-}
+// -- records, events
 
-#[test]
-fn records_and_events() {
-    use keyless_store::{Event, StoreError};
-    let dir = std::env::temp_dir().join(format!("keyless-store-records-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let s = keyless_store::SqliteStore::open(&dir).unwrap();
-    use keyless_store::Store;
+pub fn records_and_events(s: &dyn Store) {
     s.create_record("svc", "a/1", "{\"x\":1}", 10).unwrap();
     assert!(matches!(
         s.create_record("svc", "a/1", "{}", 11),
@@ -1144,8 +1333,143 @@ fn records_and_events() {
     assert_eq!(got, vec!["one", "two"]);
     s.delete_events("svc/a").unwrap();
     assert!(s.list_events("svc/a").unwrap().is_empty());
-    drop(s);
-    let s = keyless_store::SqliteStore::open(&dir).unwrap();
     assert_eq!(s.list_events("svc/b").unwrap().len(), 1);
-    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// -- quotas at their real values
+
+pub fn at_most_1000_users_per_account(s: &dyn Store) {
+    seed(s);
+    for i in 0..1000 {
+        s.create_user(&user(ACCT, &format!("user-{i}"), &format!("u{i}")))
+            .unwrap();
+    }
+    assert_limit(
+        s.create_user(&user(ACCT, "one-more", "u-extra")),
+        Limit::Users,
+    );
+    s.create_user(&user(OTHER, "one-more", "u-extra")).unwrap();
+    s.delete_user(ACCT, "user-0").unwrap();
+    s.create_user(&user(ACCT, "one-more", "u-extra2")).unwrap();
+    // Paging walks all of them.
+    let mut seen = 0;
+    let mut marker = None;
+    loop {
+        let p = s.list_users(ACCT, &page(marker, 1000)).unwrap();
+        seen += p.items.len();
+        match p.next_marker {
+            Some(m) => marker = Some(m),
+            None => break,
+        }
+    }
+    assert_eq!(seen, 1000);
+}
+
+pub fn at_most_1000_roles_per_account(s: &dyn Store) {
+    seed(s);
+    for i in 0..1000 {
+        s.create_role(&role(ACCT, &format!("role-{i}"), &format!("3{i:018}")))
+            .unwrap();
+    }
+    assert_limit(
+        s.create_role(&role(ACCT, "one-more", "4000000000000000000")),
+        Limit::Roles,
+    );
+    s.create_role(&role(OTHER, "one-more", "4000000000000000000"))
+        .unwrap();
+    let p = s.list_roles(ACCT, &page(None, 5000)).unwrap();
+    assert_eq!(p.items.len(), 1000, "max_items is capped at 1000");
+    assert_eq!(p.next_marker, None);
+}
+
+pub fn at_most_1500_policies_per_account(s: &dyn Store) {
+    seed(s);
+    for i in 0..1500 {
+        s.create_policy(&new_policy(ACCT, &format!("policy-{i}"), "{}"))
+            .unwrap();
+    }
+    assert_limit(
+        s.create_policy(&new_policy(ACCT, "one-more", "{}")),
+        Limit::Policies,
+    );
+    s.create_policy(&new_policy(OTHER, "one-more", "{}"))
+        .unwrap();
+    let p = s.list_policies(ACCT, &page(None, 1000)).unwrap();
+    assert_eq!(p.items.len(), 1000);
+    let rest = s.list_policies(ACCT, &page(p.next_marker, 1000)).unwrap();
+    assert_eq!((rest.items.len(), rest.next_marker), (500, None));
+}
+
+pub fn records_keys_are_exact(s: &dyn Store) {
+    assert_eq!(s.get_record("svc", "missing").unwrap(), None);
+    assert!(s.list_records("svc", "").unwrap().is_empty());
+    // Kinds are separate namespaces.
+    s.create_record("svc", "k", "1", NOW).unwrap();
+    s.create_record("job", "k", "2", NOW).unwrap();
+    assert_eq!(s.get_record("svc", "k").unwrap().as_deref(), Some("1"));
+    assert_eq!(s.get_record("job", "k").unwrap().as_deref(), Some("2"));
+    // Keys compare exactly: case, and no pattern characters.
+    assert_eq!(s.get_record("svc", "K").unwrap(), None);
+    s.create_record("svc", "K", "3", NOW).unwrap();
+    for key in ["a%b", "a_b", "axb", "a/b", "a"] {
+        s.put_record("svc", key, key, NOW).unwrap();
+    }
+    let keys = |prefix: &str| -> Vec<String> {
+        s.list_records("svc", prefix)
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect()
+    };
+    assert_eq!(keys("a%"), ["a%b"]);
+    assert_eq!(keys("a_"), ["a_b"]);
+    assert_eq!(
+        keys("a"),
+        ["a", "a%b", "a/b", "a_b", "axb"],
+        "ordered by key"
+    );
+    assert_eq!(keys(""), ["K", "a", "a%b", "a/b", "a_b", "axb", "k"]);
+    assert_eq!(
+        s.list_records("svc", "a/").unwrap(),
+        vec![("a/b".to_owned(), "a/b".to_owned())],
+        "values come with their keys"
+    );
+    // put replaces, create refuses.
+    s.put_record("svc", "k", "4", NOW + 1).unwrap();
+    assert_eq!(s.get_record("svc", "k").unwrap().as_deref(), Some("4"));
+    assert_exists(s.create_record("svc", "k", "5", NOW), Entity::Record);
+    assert_eq!(s.get_record("svc", "k").unwrap().as_deref(), Some("4"));
+    // delete is per kind.
+    assert!(s.delete_record("job", "k").unwrap());
+    assert!(!s.delete_record("job", "k").unwrap());
+    assert_eq!(s.get_record("svc", "k").unwrap().as_deref(), Some("4"));
+    s.create_record("job", "k", "6", NOW).unwrap();
+}
+
+pub fn events_are_per_stream_and_in_order(s: &dyn Store) {
+    assert!(s.list_events("none").unwrap().is_empty());
+    s.delete_events("none").unwrap();
+    let e = |i: i64| Event {
+        time: 100 - i,
+        kind: if i % 2 == 0 { "Normal" } else { "Warning" }.into(),
+        reason: format!("r{i}"),
+        message: format!("m{i}"),
+    };
+    for i in 0..12 {
+        s.append_event(if i % 3 == 0 { "b" } else { "a" }, &e(i))
+            .unwrap();
+    }
+    let a: Vec<Event> = (0..12).filter(|i| i % 3 != 0).map(e).collect();
+    let b: Vec<Event> = (0..12).filter(|i| i % 3 == 0).map(e).collect();
+    assert_eq!(
+        s.list_events("a").unwrap(),
+        a,
+        "append order, not time order"
+    );
+    assert_eq!(s.list_events("b").unwrap(), b);
+    s.delete_events("a").unwrap();
+    assert!(s.list_events("a").unwrap().is_empty());
+    assert_eq!(s.list_events("b").unwrap(), b);
+    s.append_event("a", &e(99)).unwrap();
+    assert_eq!(s.list_events("a").unwrap(), vec![e(99)]);
 }
