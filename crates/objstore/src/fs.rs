@@ -264,35 +264,30 @@ fn clean_dir(dir: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Writes `value` as JSON to `path` via a temporary file in `tmp_dir`: fsync, rename, fsync.
+/// Writes `value` as JSON to `path` via a temporary file in `tmp_dir` (swept at start-up):
+/// `keyless_wire::fs::write_atomic_with` (create, write, fsync, rename, fsync the directory), with
+/// the mode `File::create` would give.
 fn write_json_atomic<T: Serialize>(
     tmp_dir: &Path,
     path: &Path,
     value: &T,
 ) -> Result<(), StoreError> {
-    let tmp = tmp_dir.join(random_hex(16)?);
+    use keyless_wire::fs::{write_atomic_with, Step, WriteOptions};
     let json =
         serde_json::to_vec_pretty(value).map_err(|_| StoreError::Corrupt("not serialisable"))?;
-    let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(StoreError::io("creating a metadata file"))?;
-        f.write_all(&json)
-            .map_err(StoreError::io("writing a metadata file"))?;
-        f.sync_all()
-            .map_err(StoreError::io("writing a metadata file"))?;
-        fs::rename(&tmp, path).map_err(StoreError::io("publishing a metadata file"))?;
-        if let Some(parent) = path.parent() {
-            sync_dir(parent)?;
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    let options = WriteOptions {
+        mode: 0o666,
+        tmp_dir: Some(tmp_dir),
+    };
+    write_atomic_with(path, &json, &options).map_err(|e| StoreError::Io {
+        op: match e.step {
+            Step::Create => "creating a metadata file",
+            Step::Write => "writing a metadata file",
+            Step::Rename => "publishing a metadata file",
+            Step::SyncDir => "syncing a directory",
+        },
+        source: e.source,
+    })
 }
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>, StoreError> {

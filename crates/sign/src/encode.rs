@@ -144,6 +144,20 @@ pub fn form_decode(query: &str) -> Result<Vec<(String, String)>, SignError> {
     Ok(out)
 }
 
+/// The value of parameter `name` in decoded `params`: `None` when absent, an error when it occurs
+/// more than once (a presigned URL's parameters must be unambiguous).
+pub(crate) fn unique_param<'p>(
+    params: &'p [(String, String)],
+    name: &'static str,
+) -> Result<Option<&'p str>, SignError> {
+    let mut found = params.iter().filter(|(k, _)| k == name);
+    let first = found.next().map(|(_, v)| v.as_str());
+    if found.next().is_some() {
+        return Err(SignError::DuplicateParameter(name));
+    }
+    Ok(first)
+}
+
 fn decode_component(s: &str, base: usize) -> Result<String, SignError> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -246,6 +260,17 @@ mod tests {
         assert_eq!(form_decode("").unwrap(), pairs(&[]));
         assert_eq!(form_decode("k=a=b").unwrap(), pairs(&[("k", "a=b")]));
         assert_eq!(form_decode("k=%C3%A9").unwrap(), pairs(&[("k", "é")]));
+    }
+
+    #[test]
+    fn unique_param_finds_one_and_refuses_two() {
+        let p = pairs(&[("a", "1"), ("b", "2"), ("b", "3")]);
+        assert_eq!(unique_param(&p, "a"), Ok(Some("1")));
+        assert_eq!(unique_param(&p, "c"), Ok(None));
+        assert_eq!(
+            unique_param(&p, "b"),
+            Err(SignError::DuplicateParameter("b"))
+        );
     }
 
     #[test]

@@ -128,19 +128,9 @@ impl SignError {
     }
 }
 
-/// User input for an error message: at most 64 characters, control characters replaced.
-pub(crate) fn clip(s: &str) -> String {
-    const MAX_CHARS: usize = 64;
-    let mut out: String = s
-        .chars()
-        .take(MAX_CHARS)
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect();
-    if s.chars().nth(MAX_CHARS).is_some() {
-        out.push('…');
-    }
-    out
-}
+/// User input for an error message: the workspace's one rule (at most 64 characters, control and
+/// bidirectional-formatting characters replaced, `…` when cut).
+pub(crate) use keyless_wire::clip;
 
 #[cfg(test)]
 mod tests {

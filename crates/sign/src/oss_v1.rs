@@ -32,7 +32,7 @@ use hmac::{Hmac, Mac};
 use keyless_secret::{ct_eq, SecretString};
 use sha1::Sha1;
 
-use crate::encode::{form_decode, percent_encode_into};
+use crate::encode::{form_decode, percent_encode_into, unique_param};
 use crate::error::{clip, SignError};
 use crate::time::parse_http_date;
 use crate::{limits, OssResource, RequestParts};
@@ -324,18 +324,6 @@ impl OssV1Presigned {
     pub fn expires(&self) -> i64 {
         self.expires
     }
-}
-
-fn unique_param<'p>(
-    params: &'p [(String, String)],
-    name: &'static str,
-) -> Result<Option<&'p str>, SignError> {
-    let mut found = params.iter().filter(|(k, _)| k == name);
-    let first = found.next().map(|(_, v)| v.as_str());
-    if found.next().is_some() {
-        return Err(SignError::DuplicateParameter(name));
-    }
-    Ok(first)
 }
 
 /// Parses the presigned-URL parameters from a raw query. `Ok(None)` when the query carries none of

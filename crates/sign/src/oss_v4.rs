@@ -34,7 +34,7 @@ use keyless_secret::{ct_eq, SecretString};
 use sha2::{Digest, Sha256};
 
 use crate::encode::{
-    form_decode, hex_decode, hex_lower, percent_encode_into, percent_encode_path_into,
+    form_decode, hex_decode, hex_lower, percent_encode_into, percent_encode_path_into, unique_param,
 };
 use crate::error::SignError;
 use crate::oss_v1::oss_headers;
@@ -417,18 +417,6 @@ impl OssV4Presigned {
     pub fn signature_hex(&self) -> &str {
         &self.signature_hex
     }
-}
-
-fn unique_param<'p>(
-    params: &'p [(String, String)],
-    name: &'static str,
-) -> Result<Option<&'p str>, SignError> {
-    let mut found = params.iter().filter(|(k, _)| k == name);
-    let first = found.next().map(|(_, v)| v.as_str());
-    if found.next().is_some() {
-        return Err(SignError::DuplicateParameter(name));
-    }
-    Ok(first)
 }
 
 /// Parses the presigned parameters. `Ok(None)` when the query has no `x-oss-signature-version`
