@@ -18,9 +18,9 @@ mod cache;
 mod chain;
 mod config;
 mod credentials;
+pub mod document;
 mod error;
 mod http;
-mod json;
 pub mod oss;
 mod provider;
 pub mod providers;
@@ -50,4 +50,4 @@ pub use rpc::{rpc_call, RoaRequest, RpcClient, DEFAULT_RPC_TIMEOUTS};
 pub use time::{FixedJitter, Jitter, ManualTimeSource, RandomJitter, SystemTimeSource, TimeSource};
 
 /// Re-exported so callers need not depend on `keyless-secret` to read a secret.
-pub use keyless_secret::SecretString;
+pub use keyless_secret::{SecretBytes, SecretString};

@@ -250,7 +250,11 @@ fn parse_assume_role(body: &Value) -> Result<AssumedRole, CredentialsError> {
             )),
         }
     };
-    let expiry = crate::json::parse_expiration(&text(body, &["Credentials", "Expiration"])?, NAME)?;
+    let expiry = crate::document::parse_timestamp(
+        "Credentials.Expiration",
+        &text(body, &["Credentials", "Expiration"])?,
+    )
+    .map_err(|e| CredentialsError::invalid_response(NAME, e.to_string()))?;
     let credentials = Credentials::new(
         text(body, &["Credentials", "AccessKeyId"])?,
         SecretString::new(text(body, &["Credentials", "AccessKeySecret"])?),
