@@ -1,11 +1,13 @@
-//! `keyless sts whoami` and `keyless oss ls|cat|cp`: client commands over `keyless-credentials`.
+//! `keyless sts whoami` and `keyless oss ls|cat|cp`: client commands over `keyless-clients` and
+//! `keyless-credentials`.
 //! With no configuration they use the default credentials chain — inside an EAS instance that is
 //! `ALIBABA_CLOUD_CREDENTIALS_URI` — and the endpoints from `KEYLESS_STS_ENDPOINT` /
 //! `KEYLESS_OSS_ENDPOINT` (set for every instance by the platform).
 
 use crate::args::{OssCommand, StsCommand};
 use anyhow::{anyhow, bail, Context as _};
-use keyless_credentials::{default_provider, rpc_call, OssClient, ProvideCredentials};
+use keyless_clients::{rpc_call, OssClient};
+use keyless_credentials::{default_provider, ProvideCredentials};
 use std::io::Write;
 use std::process::ExitCode;
 

@@ -11,7 +11,8 @@
 
 use crate::args::DemoArgs;
 use anyhow::{anyhow, bail, Context as _};
-use keyless_credentials::{Credentials, OssClient, RpcClient, StaticProvider};
+use keyless_clients::{OssClient, RpcClient};
+use keyless_credentials::{Credentials, StaticProvider};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -90,7 +91,7 @@ impl Demo {
         action: &str,
         body: Option<&Value>,
     ) -> anyhow::Result<Value> {
-        let req = keyless_credentials::RoaRequest {
+        let req = keyless_clients::RoaRequest {
             method,
             path,
             query: &[],

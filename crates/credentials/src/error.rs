@@ -1,4 +1,4 @@
-//! The errors of this crate: [`CredentialsError`] for providers, [`RpcError`] for [`crate::rpc`].
+//! The errors of this crate: [`CredentialsError`] for providers, [`RpcError`] for [`crate::acs3`] calls.
 //!
 //! No message ever contains a secret, a security token or a response body: bodies are summarised
 //! (status, vendor `Code`/`Message`), JSON is inspected field by field with our own wording.
@@ -152,7 +152,7 @@ impl CredentialsError {
     }
 }
 
-/// Why an [`rpc_call`](crate::rpc_call) failed.
+/// Why a V3-signed OpenAPI call ([`acs3::call`](crate::acs3::call)) failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RpcError {

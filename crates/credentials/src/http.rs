@@ -2,6 +2,9 @@
 //! timeouts and a bounded response body. Built on hyper's connection-level client (no pool, no
 //! TLS, no proxy): every endpoint this crate talks to is on loopback, in-cluster or link-local
 //! (the credentials URI, the ECS metadata service, a keyless STS/RAM).
+//!
+//! Public so that the service clients of `keyless-clients` send over the same transport as the
+//! providers instead of a second copy of it.
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
@@ -28,11 +31,12 @@ impl Timeouts {
 
 /// An `http://` URL taken apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct HttpUrl {
+pub struct HttpUrl {
     /// `host[:port]` exactly as written (the `Host` header and, for RPC, the signed host).
     pub authority: String,
     /// Host without brackets, for connecting.
     pub host: String,
+    /// The port (80 when not written).
     pub port: u16,
     /// Path and query, at least `/`.
     pub path_and_query: String,
@@ -40,7 +44,7 @@ pub(crate) struct HttpUrl {
 
 impl HttpUrl {
     /// Parses `http://host[:port][/path][?query]`. `https://` is refused (no TLS in this crate).
-    pub(crate) fn parse(url: &str) -> Result<Self, String> {
+    pub fn parse(url: &str) -> Result<Self, String> {
         let url = url.trim();
         let uri: Uri = url
             .parse()
@@ -89,7 +93,7 @@ impl HttpUrl {
 
     /// Parses an endpoint as the SDKs take it: `host[:port]`, or a full `http://host[:port]` URL.
     /// Any path is dropped (RPC always posts to `/`).
-    pub(crate) fn parse_endpoint(endpoint: &str) -> Result<Self, String> {
+    pub fn parse_endpoint(endpoint: &str) -> Result<Self, String> {
         let e = endpoint.trim();
         let mut u = if e.contains("://") {
             Self::parse(e)?
@@ -101,7 +105,7 @@ impl HttpUrl {
     }
 
     /// This URL with another path (and no query), for a base URL such as the metadata service.
-    pub(crate) fn with_path(&self, path: &str) -> Self {
+    pub fn with_path(&self, path: &str) -> Self {
         Self {
             path_and_query: path.to_owned(),
             ..self.clone()
@@ -119,14 +123,16 @@ pub(crate) fn clip(s: &str) -> String {
 
 /// A fully-read response.
 #[derive(Debug)]
-pub(crate) struct Response {
+pub struct Response {
+    /// The HTTP status.
     pub status: u16,
+    /// The whole body.
     pub body: Bytes,
 }
 
 /// Why a request failed before a response was read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum HttpError {
+pub enum HttpError {
     /// The TCP connection could not be opened (refused, unreachable, DNS).
     Connect(String),
     /// The TCP connection did not open in time.
@@ -139,10 +145,12 @@ pub(crate) enum HttpError {
 
 impl HttpError {
     /// Whether nothing answered at all (no listener, or no route): the service is absent.
-    pub(crate) fn is_unreachable(&self) -> bool {
+    pub fn is_unreachable(&self) -> bool {
         matches!(self, Self::Connect(_) | Self::ConnectTimeout)
     }
 }
+
+impl std::error::Error for HttpError {}
 
 impl std::fmt::Display for HttpError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -156,7 +164,7 @@ impl std::fmt::Display for HttpError {
 }
 
 /// Sends one request and reads the whole response (at most `max_body` bytes).
-pub(crate) async fn send(
+pub async fn send(
     method: Method,
     url: &HttpUrl,
     headers: &[(String, String)],

@@ -18,7 +18,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use keyless_credentials::{Credentials, OssClient, RoaRequest, RpcClient, StaticProvider};
+use keyless_clients::{OssClient, RoaRequest, RpcClient};
+use keyless_credentials::{Credentials, StaticProvider};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -1,8 +1,9 @@
 //! The RAM role ARN provider: STS `AssumeRole`, signed (V3 `ACS3-HMAC-SHA256`) with credentials
 //! from another provider.
 
+use crate::acs3;
 use crate::error::CredentialsError;
-use crate::rpc::{RpcClient, DEFAULT_RPC_TIMEOUTS};
+use crate::http::HttpUrl;
 use crate::time::{SystemTimeSource, TimeSource};
 use crate::{Credentials, ProvideCredentials, ProvideFuture, ProviderConfig, Timeouts};
 use keyless_secret::SecretString;
@@ -18,6 +19,7 @@ pub const DEFAULT_DURATION_SECS: u32 = 3600;
 pub const MIN_DURATION_SECS: u32 = 900;
 /// Default session name prefix (followed by the Unix time).
 const SESSION_PREFIX: &str = "keyless-credentials-";
+const USER_AGENT: &str = concat!("keyless-credentials/", env!("CARGO_PKG_VERSION"));
 
 /// What `AssumeRole` returned besides the credentials.
 #[derive(Debug, Clone)]
@@ -55,7 +57,8 @@ pub struct AssumedRole {
 #[derive(Debug)]
 pub struct AssumeRoleProvider {
     source: Box<dyn ProvideCredentials>,
-    client: RpcClient,
+    endpoint: HttpUrl,
+    timeouts: Timeouts,
     time: Arc<dyn TimeSource>,
     role_arn: String,
     session_name: Option<String>,
@@ -163,13 +166,12 @@ impl AssumeRoleProviderBuilder {
             )
         })?;
         let time = self.time.unwrap_or_else(|| Arc::new(SystemTimeSource));
-        let client = RpcClient::new(&endpoint)
-            .map_err(|e| CredentialsError::from_rpc(NAME, e))?
-            .with_timeouts(self.timeouts)
-            .with_time_source(time.clone());
+        let endpoint = HttpUrl::parse_endpoint(&endpoint)
+            .map_err(|e| CredentialsError::invalid_configuration(NAME, e))?;
         Ok(AssumeRoleProvider {
             source: Box::new(source),
-            client,
+            endpoint,
+            timeouts: self.timeouts,
             time,
             role_arn: self.role_arn,
             session_name: self.session_name,
@@ -191,7 +193,7 @@ impl AssumeRoleProvider {
             external_id: None,
             endpoint: None,
             time: None,
-            timeouts: DEFAULT_RPC_TIMEOUTS,
+            timeouts: acs3::DEFAULT_TIMEOUTS,
         }
     }
 
@@ -227,9 +229,13 @@ impl AssumeRoleProvider {
         if let Some(x) = &self.external_id {
             params.push(("ExternalId", x.as_str()));
         }
-        let body = self
-            .client
-            .call("AssumeRole", STS_VERSION, &params, &source)
+        let options = acs3::Options {
+            now: self.time.now(),
+            timeouts: self.timeouts,
+            user_agent: USER_AGENT,
+        };
+        let request = acs3::Request::rpc("AssumeRole", STS_VERSION, &params);
+        let body = acs3::call(&self.endpoint, &request, &source, &options)
             .await
             .map_err(|e| CredentialsError::from_rpc(NAME, e))?;
         parse_assume_role(&body)
@@ -250,7 +256,11 @@ fn parse_assume_role(body: &Value) -> Result<AssumedRole, CredentialsError> {
             )),
         }
     };
-    let expiry = crate::json::parse_expiration(&text(body, &["Credentials", "Expiration"])?, NAME)?;
+    let expiry = crate::document::parse_timestamp(
+        "Credentials.Expiration",
+        &text(body, &["Credentials", "Expiration"])?,
+    )
+    .map_err(|e| CredentialsError::invalid_response(NAME, e.to_string()))?;
     let credentials = Credentials::new(
         text(body, &["Credentials", "AccessKeyId"])?,
         SecretString::new(text(body, &["Credentials", "AccessKeySecret"])?),

@@ -11,8 +11,8 @@
 //! `ALIBABA_CLOUD_ECS_METADATA_DISABLED=true`, when nothing listens at the endpoint (not on ECS),
 //! or when the instance has no role (404). Timeouts: 1 s to connect, 1 s to answer.
 
+use crate::document;
 use crate::http::{self, HttpError, HttpUrl, Response, Timeouts};
-use crate::json::{parse_credentials, Strictness};
 use crate::{
     Credentials, CredentialsError, Env, ProvideCredentials, ProvideFuture, ProviderConfig,
 };
@@ -191,7 +191,9 @@ impl EcsMetadataProvider {
                 format!("HTTP {} for the credentials of role `{role}`", resp.status),
             ));
         }
-        parse_credentials(&resp.body, Strictness::Strict, NAME)
+        document::parse(&resp.body)
+            .map(|d| d.into_credentials(NAME))
+            .map_err(|e| CredentialsError::invalid_response(NAME, e.to_string()))
     }
 }
 

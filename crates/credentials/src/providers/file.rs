@@ -5,7 +5,7 @@
 //! must be `Success`; `SecurityToken` and `Expiration` are optional. The writer replaces it
 //! atomically (temporary file + rename), so a read never sees half a document.
 
-use crate::json::{parse_credentials, Strictness};
+use crate::document;
 use crate::{
     Credentials, CredentialsError, ProvideCredentials, ProvideFuture, ProviderConfig, TimeSource,
 };
@@ -113,13 +113,9 @@ impl CredentialsFileProvider {
         let bytes = tokio::fs::read(&self.path)
             .await
             .map_err(|e| CredentialsError::other(NAME, format!("`{shown}`: {e}")))?;
-        let credentials =
-            parse_credentials(&bytes, Strictness::File, NAME).map_err(|e| match e {
-                CredentialsError::InvalidResponse { message, .. } => {
-                    CredentialsError::invalid_configuration(NAME, format!("`{shown}`: {message}"))
-                }
-                other => other,
-            })?;
+        let credentials = document::parse_file(&bytes, NAME).map_err(|e| {
+            CredentialsError::invalid_configuration(NAME, format!("`{shown}`: {e}"))
+        })?;
         self.store(Snapshot {
             modified,
             len: u64::try_from(bytes.len()).unwrap_or(u64::MAX),

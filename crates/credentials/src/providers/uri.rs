@@ -3,8 +3,8 @@
 //! five fields non-empty and `Expiration` exactly `YYYY-MM-DDTHH:MM:SSZ` (what the Python and Go
 //! clients require, so a server this accepts works for them too).
 
+use crate::document;
 use crate::http::{self, HttpUrl, Timeouts};
-use crate::json::{parse_credentials, Strictness};
 use crate::{
     Credentials, CredentialsError, Env, ProvideCredentials, ProvideFuture, ProviderConfig,
 };
@@ -81,7 +81,9 @@ impl CredentialsUriProvider {
                 format!("HTTP {} (only 200 is accepted)", resp.status),
             ));
         }
-        parse_credentials(&resp.body, Strictness::Strict, NAME)
+        document::parse(&resp.body)
+            .map(|d| d.into_credentials(NAME))
+            .map_err(|e| CredentialsError::invalid_response(NAME, e.to_string()))
     }
 }
 

@@ -1,11 +1,13 @@
 //! A small OSS client (path-style, V1 signatures from `keyless-sign`): list, get and put — what
-//! `keyless oss ls|cat|cp` needs. Plain HTTP only, like the rest of this crate.
+//! `keyless oss ls|cat|cp` needs. Plain HTTP only, over `keyless-credentials`' transport.
 
-use crate::credentials::Credentials;
-use crate::http::{self, HttpUrl, Timeouts};
-use crate::ProvideCredentials;
 use hyper::Method;
+use keyless_credentials::http::{self, HttpUrl};
+use keyless_credentials::{
+    Credentials, CredentialsError, ProvideCredentials, SystemTimeSource, TimeSource, Timeouts,
+};
 use keyless_sign::{oss_v1, percent_encode, OssResource, RequestParts};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Largest object `get` reads into memory.
@@ -15,7 +17,7 @@ pub const MAX_GET_BYTES: usize = 1 << 30;
 #[derive(Debug, thiserror::Error)]
 pub enum OssError {
     #[error("credentials: {0}")]
-    Credentials(#[from] crate::CredentialsError),
+    Credentials(#[from] CredentialsError),
     #[error("invalid endpoint: {0}")]
     Endpoint(String),
     #[error("signing failed: {0}")]
@@ -48,11 +50,14 @@ pub struct Listing {
     pub next_marker: Option<String>,
 }
 
-/// An OSS client over a credentials provider (fetched for every request, so rotations are seen).
+/// An OSS client over a credentials provider (asked for every request, so rotations are seen;
+/// wrap it in a [`CachedProvider`](keyless_credentials::CachedProvider) to fetch less often).
+#[derive(Debug)]
 pub struct OssClient<P> {
     url: HttpUrl,
     provider: P,
     timeouts: Timeouts,
+    time_source: Arc<dyn TimeSource>,
 }
 
 impl<P: ProvideCredentials> OssClient<P> {
@@ -68,7 +73,20 @@ impl<P: ProvideCredentials> OssClient<P> {
             url,
             provider,
             timeouts: Timeouts::new(Duration::from_secs(5), Duration::from_secs(300)),
+            time_source: Arc::new(SystemTimeSource),
         })
+    }
+
+    /// Uses other timeouts (default: 5 s to connect, 300 s for the whole exchange).
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// Uses another clock for the signed `date` header.
+    pub fn with_time_source(mut self, time_source: Arc<dyn TimeSource>) -> Self {
+        self.time_source = time_source;
+        self
     }
 
     async fn send(
@@ -81,10 +99,7 @@ impl<P: ProvideCredentials> OssClient<P> {
         max: usize,
     ) -> Result<http::Response, OssError> {
         let creds: Credentials = self.provider.provide_credentials().await?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
+        let now = self.time_source.now();
         let date = keyless_sign::format_http_date(now)
             .ok_or_else(|| OssError::Transport("clock out of range".into()))?;
         let mut headers: Vec<(String, String)> = vec![

@@ -1,5 +1,5 @@
 //! End to end against a real keyless: set `KEYLESS_BIN` to the `keyless` binary (e.g.
-//! `KEYLESS_BIN=target/debug/keyless cargo test -p keyless-credentials --test live_keyless`).
+//! `KEYLESS_BIN=target/debug/keyless cargo test -p keyless-clients --test live_keyless`).
 //! Without it the test prints a note and passes.
 //!
 //! `keyless up --port 0` publishes its endpoints and root key in `DIR/endpoints.env`. With the root
@@ -9,9 +9,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use keyless_clients::{rpc_call, RpcError};
 use keyless_credentials::{
-    rpc_call, AssumeRoleProvider, CachedProvider, Credentials, CredentialsError,
-    ProvideCredentials, RpcError, StaticProvider,
+    AssumeRoleProvider, CachedProvider, Credentials, CredentialsError, ProvideCredentials,
+    StaticProvider,
 };
 use std::collections::HashMap;
 use std::path::Path;
