@@ -12,16 +12,37 @@
 //! a refresh, replace a still-valid set with nothing when a refresh fails, or write a secret or
 //! the token to a log (rotations are logged with the AccessKeyId and expiry only). Secrets stay
 //! in `keyless_secret` wrappers; the rendered documents are zeroized when dropped.
+//!
+//! **Invariant: the file leads, the endpoints follow.** A set is served only after the
+//! `credentials` file holding that same set was published atomically (temporary file written and
+//! fsynced, renamed over `credentials`, directory fsynced): the in-memory document that both
+//! endpoints answer from is swapped after that, never before. So whenever an endpoint serves a
+//! set, the file already holds that set or a newer one, and a process that sees an AccessKeyId on
+//! the endpoint and then reads `/etc/ram/credentials` never finds an older one (refreshes are
+//! serialized, so both only move forward). A set adopted from a previous run's file at start is
+//! served from that same file. [`AgentHandle::rotations`] counts sets that reached both.
+//!
+//! If the file cannot be published (its directory is gone, the disk is full, …), the new set is
+//! dropped unserved: the endpoints keep serving the previous set while it has not expired (a
+//! still-valid set is never replaced with nothing, and never with one the file does not hold),
+//! a warning names the dropped AccessKeyId, the directory and the I/O error, and the refresh is
+//! retried with backoff like any failed refresh. The directory is not re-created: it is
+//! bind-mounted into the instance, so a new directory would not be the one the instance sees.
+//!
+//! Logging: structured [`tracing`] events (target `keyless_agent`) with non-secret fields only
+//! (`access_key_id`, `expiration`, `error`, …); [`run_blocking`] prints them to stderr with
+//! [`LogFormat`] unless the process already installed a subscriber.
 
 mod control;
 mod creds;
 mod file;
+mod log;
 pub mod schedule;
 mod serve;
 pub mod timefmt;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -32,13 +53,11 @@ use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
 pub use control::CREDENTIALS_PATH;
+pub use log::LogFormat;
 pub use schedule::{Freshness, Schedule};
 
 use creds::Credentials;
 use serve::{EcsTokens, Kind};
-
-/// Receives the agent's log lines (already prefixed with a timestamp).
-pub type LogSink = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// The role name served by the ECS metadata protocol when the control plane does not say one.
 pub const DEFAULT_ROLE_NAME: &str = "keyless";
@@ -136,21 +155,23 @@ pub enum AgentError {
     Io(#[from] std::io::Error),
 }
 
-/// Injected dependencies (tests pass a manual clock and a capturing log).
+/// Injected dependencies (tests pass a manual clock). Logs go to `tracing`.
 #[derive(Clone)]
 pub struct Options {
     pub clock: Arc<dyn Clock>,
-    pub log: LogSink,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             clock: Arc::new(SystemClock),
-            log: Arc::new(|line: &str| eprintln!("{line}")),
         }
     }
 }
+
+/// Publishes a rendered document as the `credentials` file in a directory ([`file::write_atomic`];
+/// unit tests wrap it to observe the ordering against the served set).
+type Publisher = Arc<dyn Fn(&Path, &[u8]) -> std::io::Result<()> + Send + Sync>;
 
 /// A completed rotation (no secrets).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -180,9 +201,9 @@ pub(crate) struct Inner {
     pub(crate) uri_path: String,
     pub(crate) schedule: Schedule,
     clock: Arc<dyn Clock>,
-    log: LogSink,
     control: control::ControlPlane,
     credentials_dir: PathBuf,
+    publish: Publisher,
     current: RwLock<Option<Arc<Served>>>,
     refresh_lock: tokio::sync::Mutex<()>,
     retry: Mutex<RetryState>,
@@ -194,14 +215,6 @@ pub(crate) struct Inner {
 impl Inner {
     pub(crate) fn now_millis(&self) -> i64 {
         self.clock.now_millis()
-    }
-
-    pub(crate) fn log(&self, msg: &str) {
-        let now = self.now_millis().div_euclid(1000);
-        (self.log)(&format!(
-            "{} keyless-agent: {msg}",
-            timefmt::format_utc(now)
-        ));
     }
 
     /// The set being served (a reference-count bump under a briefly held read lock).
@@ -250,7 +263,7 @@ impl Inner {
         }
     }
 
-    /// Fetches a new set, serves it, and writes the file. With `force == false` it first checks
+    /// Fetches a new set, writes the file, then serves it. With `force == false` it first checks
     /// (under the refresh lock) that a refresh is still due, so a concurrent forced refresh is not
     /// repeated; returns `Ok(None)` then.
     async fn refresh(self: &Arc<Self>, force: bool) -> Result<Option<Rotation>, AgentError> {
@@ -272,9 +285,34 @@ impl Inner {
                 retry.retry_at = Some(self.now_millis() + delay);
             }
         }
+        let failures = retry.failures;
+        let retry_at = retry.retry_at;
         drop(retry);
+        if let Err(e) = &result {
+            self.log_failure(e, failures, retry_at);
+        }
         self.wake.notify_one();
         result.map(Some)
+    }
+
+    fn log_failure(&self, error: &AgentError, attempt: u32, retry_at: Option<i64>) {
+        let retry_in_ms = retry_at.map_or(0, |at| (at - self.now_millis()).max(0));
+        match self.current() {
+            Some(s) => tracing::warn!(
+                attempt,
+                retry_in_ms,
+                access_key_id = %s.access_key_id,
+                expiration = %timefmt::format_utc(s.expires_at_ms.div_euclid(1000)),
+                error = %error,
+                "refresh failed; still serving the previous set"
+            ),
+            None => tracing::warn!(
+                attempt,
+                retry_in_ms,
+                error = %error,
+                "refresh failed; nothing to serve yet"
+            ),
+        }
     }
 
     async fn fetch_and_install(self: &Arc<Self>) -> Result<Rotation, AgentError> {
@@ -289,35 +327,56 @@ impl Inner {
             )));
         }
         let refresh_at = self.schedule.refresh_at(now, expires_at, random_unit());
+        self.publish_and_serve(&creds, now, refresh_at).await
+    }
+
+    /// The invariant's one place: writes the file (fsync, rename, fsync dir), and only once that
+    /// succeeded swaps the served set. On failure the previous set stays served.
+    async fn publish_and_serve(
+        &self,
+        creds: &Credentials,
+        now: i64,
+        refresh_at: i64,
+    ) -> Result<Rotation, AgentError> {
         let previous = self.current().map(|s| s.access_key_id.clone());
         if previous.as_deref() == Some(creds.access_key_id.as_str()) {
             // pyodps ignores a rotation that keeps the AccessKeyId.
-            self.log(&format!(
-                "warning: the control plane returned the same AccessKeyId={} again",
-                creds.access_key_id
-            ));
+            tracing::warn!(
+                access_key_id = %creds.access_key_id,
+                "the control plane returned the same AccessKeyId again"
+            );
         }
-        let served = self.served_from(&creds, now, refresh_at);
+        let served = self.served_from(creds, now, refresh_at);
         let doc = served.uri_doc.clone();
-        self.install(served);
-        self.rotations.fetch_add(1, Ordering::SeqCst);
-        let dir = self.credentials_dir.clone();
-        let written = tokio::task::spawn_blocking(move || file::write_atomic(&dir, &doc))
+        let (dir, publish) = (self.credentials_dir.clone(), self.publish.clone());
+        let written = tokio::task::spawn_blocking(move || publish(&dir, &doc))
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))
             .and_then(|r| r);
-        written.map_err(|source| AgentError::File {
-            dir: self.credentials_dir.clone(),
-            source,
-        })?;
-        self.log(&format!(
-            "rotated credentials: AccessKeyId={} Expiration={} next refresh {}",
-            creds.access_key_id,
-            timefmt::format_utc(creds.expiration),
-            timefmt::format_utc(refresh_at.div_euclid(1000)),
-        ));
+        if let Err(source) = written {
+            tracing::warn!(
+                access_key_id = %creds.access_key_id,
+                still_serving = %previous.as_deref().unwrap_or("nothing"),
+                dir = %self.credentials_dir.display(),
+                error = %source,
+                "cannot publish the credentials file; the new set is not served"
+            );
+            return Err(AgentError::File {
+                dir: self.credentials_dir.clone(),
+                source,
+            });
+        }
+        // The file holds the new set: only now may the endpoints serve it.
+        self.install(served);
+        self.rotations.fetch_add(1, Ordering::SeqCst);
+        tracing::info!(
+            access_key_id = %creds.access_key_id,
+            expiration = %timefmt::format_utc(creds.expiration),
+            next_refresh = %timefmt::format_utc(refresh_at.div_euclid(1000)),
+            "rotated credentials"
+        );
         Ok(Rotation {
-            access_key_id: creds.access_key_id,
+            access_key_id: creds.access_key_id.clone(),
             expiration: creds.expiration,
         })
     }
@@ -342,10 +401,11 @@ impl Inner {
             return;
         }
         self.install(self.served_from(&creds, now, now));
-        self.log(&format!(
-            "serving the previous set AccessKeyId={} until the first refresh",
-            creds.access_key_id
-        ));
+        tracing::info!(
+            access_key_id = %creds.access_key_id,
+            expiration = %timefmt::format_utc(creds.expiration),
+            "serving the previous run's set until the first refresh"
+        );
     }
 }
 
@@ -365,24 +425,8 @@ async fn refresher(inner: Arc<Inner>, mut shutdown: watch::Receiver<bool>) {
             }
             continue;
         }
-        if let Err(e) = inner.refresh(false).await {
-            let (failures, retry_at) = {
-                let r = inner.retry_state();
-                (r.failures, r.retry_at.unwrap_or(now))
-            };
-            let still = match inner.current() {
-                Some(s) => format!(
-                    "; still serving AccessKeyId={} (expires {})",
-                    s.access_key_id,
-                    timefmt::format_utc(s.expires_at_ms.div_euclid(1000))
-                ),
-                None => String::new(),
-            };
-            inner.log(&format!(
-                "refresh failed (attempt {failures}): {e}; retrying in {}ms{still}",
-                (retry_at - inner.now_millis()).max(0)
-            ));
-        }
+        // A failure is logged by `refresh` and retried on the next turn.
+        let _ = inner.refresh(false).await;
     }
 }
 
@@ -425,7 +469,7 @@ impl AgentHandle {
         self.inner.current().map(|s| s.access_key_id.clone())
     }
 
-    /// How many sets have been installed since start.
+    /// How many fetched sets have been published to the file and then served since start.
     pub fn rotations(&self) -> u64 {
         self.inner.rotations.load(Ordering::SeqCst)
     }
@@ -473,9 +517,9 @@ pub async fn start(config: AgentConfig, options: Options) -> Result<AgentHandle,
         uri_path: config.uri_path,
         schedule: config.schedule,
         clock: options.clock,
-        log: options.log,
         control,
         credentials_dir: config.credentials_dir,
+        publish: Arc::new(file::write_atomic),
         current: RwLock::new(None),
         refresh_lock: tokio::sync::Mutex::new(()),
         retry: Mutex::new(RetryState::default()),
@@ -493,12 +537,10 @@ pub async fn start(config: AgentConfig, options: Options) -> Result<AgentHandle,
     if let Some(l) = ecs_listener {
         tasks.push(tokio::spawn(serve::serve(l, inner.clone(), Kind::Ecs, rx)));
     }
-    inner.log(&format!(
-        "listening on {addr}{}",
-        ecs_addr
-            .map(|a| format!(", ECS metadata on {a}"))
-            .unwrap_or_default()
-    ));
+    match ecs_addr {
+        Some(ecs) => tracing::info!(listen = %addr, ecs_metadata = %ecs, "listening"),
+        None => tracing::info!(listen = %addr, "listening"),
+    }
     Ok(AgentHandle {
         inner,
         addr,
@@ -508,8 +550,10 @@ pub async fn start(config: AgentConfig, options: Options) -> Result<AgentHandle,
     })
 }
 
-/// Runs the agent until SIGTERM or SIGINT (the `keyless agent` command).
+/// Runs the agent until SIGTERM or SIGINT (the `keyless agent` command). Prints the log to
+/// stderr ([`LogFormat`]) unless the process already has a `tracing` subscriber.
 pub fn run_blocking(config: AgentConfig) -> Result<(), AgentError> {
+    log::init_stderr();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -521,7 +565,7 @@ pub fn run_blocking(config: AgentConfig) -> Result<(), AgentError> {
             _ = term.recv() => {}
             _ = tokio::signal::ctrl_c() => {}
         }
-        handle.inner.log("stopping");
+        tracing::info!("stopping");
         handle.shutdown().await;
         Ok(())
     })
@@ -546,4 +590,168 @@ fn random_unit() -> f64 {
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::{OnceLock, Weak};
+
+    const NOW: i64 = 1_795_843_216_000;
+
+    type PublishedWhileServed = (String, Option<String>);
+
+    struct FixedClock;
+
+    impl Clock for FixedClock {
+        fn now_millis(&self) -> i64 {
+            NOW
+        }
+    }
+
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(name: &str) -> TempDir {
+            let p = std::env::temp_dir()
+                .join(format!("keyless-agent-unit-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&p);
+            std::fs::create_dir_all(&p).unwrap();
+            TempDir(p)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn inner(dir: &Path, publish: Publisher) -> Arc<Inner> {
+        Arc::new(Inner {
+            uri_path: "/c".into(),
+            schedule: Schedule::default(),
+            clock: Arc::new(FixedClock),
+            // Never contacted: these tests hand sets to `publish_and_serve` directly.
+            control: control::ControlPlane::new("http://127.0.0.1:9", dir.join("token")).unwrap(),
+            credentials_dir: dir.to_path_buf(),
+            publish,
+            current: RwLock::new(None),
+            refresh_lock: tokio::sync::Mutex::new(()),
+            retry: Mutex::new(RetryState::default()),
+            wake: Notify::new(),
+            rotations: AtomicU64::new(0),
+            ecs_tokens: Mutex::new(EcsTokens::default()),
+        })
+    }
+
+    fn creds(n: u32) -> Credentials {
+        let exp = timefmt::format_utc(NOW / 1000 + 3600);
+        Credentials::from_json(
+            format!(
+                r#"{{"Code":"Success","AccessKeyId":"STS.unit{n}","AccessKeySecret":"s{n}","SecurityToken":"t{n}","Expiration":"{exp}"}}"#
+            )
+            .as_bytes(),
+        )
+        .unwrap()
+    }
+
+    fn id_in(doc: &[u8]) -> String {
+        let v: serde_json::Value = serde_json::from_slice(doc).unwrap();
+        v["AccessKeyId"].as_str().unwrap().to_string()
+    }
+
+    fn served_id(inner: &Inner) -> Option<String> {
+        inner.current().map(|s| s.access_key_id.clone())
+    }
+
+    /// While the file is being published, the endpoints still serve the previous set; once it
+    /// is published, they serve the set the file holds. (Deterministic: the publisher itself
+    /// looks at what is served at the moment it runs.)
+    #[tokio::test]
+    async fn the_file_is_published_before_the_set_is_served() {
+        let dir = TempDir::new("order");
+        let me: Arc<OnceLock<Weak<Inner>>> = Arc::default();
+        // (the AccessKeyId being published, the one served meanwhile)
+        let seen: Arc<Mutex<Vec<PublishedWhileServed>>> = Arc::default();
+        let publish: Publisher = {
+            let (me, seen) = (me.clone(), seen.clone());
+            Arc::new(move |dir: &Path, doc: &[u8]| {
+                let inner = me.get().and_then(Weak::upgrade).unwrap();
+                seen.lock().unwrap().push((id_in(doc), served_id(&inner)));
+                file::write_atomic(dir, doc)
+            })
+        };
+        let inner = inner(&dir.0, publish);
+        me.set(Arc::downgrade(&inner)).unwrap();
+
+        for n in 0..3 {
+            let r = inner
+                .publish_and_serve(&creds(n), NOW, NOW + 1000)
+                .await
+                .unwrap();
+            let served = inner.current().unwrap();
+            assert_eq!(r.access_key_id, format!("STS.unit{n}"));
+            assert_eq!(served.access_key_id, r.access_key_id);
+            let on_disk = std::fs::read(file::path_in(&dir.0)).unwrap();
+            assert_eq!(
+                on_disk,
+                served.uri_doc.as_ref(),
+                "the file holds the served set"
+            );
+            assert_eq!(inner.rotations.load(Ordering::SeqCst), u64::from(n) + 1);
+        }
+        let seen = seen.lock().unwrap().clone();
+        let expected = vec![
+            ("STS.unit0".to_string(), None),
+            ("STS.unit1".to_string(), Some("STS.unit0".to_string())),
+            ("STS.unit2".to_string(), Some("STS.unit1".to_string())),
+        ];
+        assert_eq!(seen, expected, "(being published, served meanwhile)");
+    }
+
+    /// A set whose file cannot be published is never served: the previous one stays.
+    #[tokio::test]
+    async fn a_set_that_cannot_be_published_is_not_served() {
+        let dir = TempDir::new("fail");
+        let fail = Arc::new(AtomicBool::new(false));
+        let publish: Publisher = {
+            let fail = fail.clone();
+            Arc::new(move |dir: &Path, doc: &[u8]| {
+                if fail.load(Ordering::SeqCst) {
+                    return Err(std::io::Error::from(std::io::ErrorKind::NotFound));
+                }
+                file::write_atomic(dir, doc)
+            })
+        };
+        let inner = inner(&dir.0, publish);
+
+        // Nothing served yet, and the first set cannot be published: still nothing.
+        fail.store(true, Ordering::SeqCst);
+        let err = inner
+            .publish_and_serve(&creds(0), NOW, NOW)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AgentError::File { .. }), "{err:?}");
+        assert_eq!(served_id(&inner), None);
+        assert!(!file::path_in(&dir.0).exists());
+
+        fail.store(false, Ordering::SeqCst);
+        inner.publish_and_serve(&creds(1), NOW, NOW).await.unwrap();
+        fail.store(true, Ordering::SeqCst);
+        let err = inner
+            .publish_and_serve(&creds(2), NOW, NOW)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, AgentError::File { .. }), "{err:?}");
+        assert_eq!(served_id(&inner).as_deref(), Some("STS.unit1"));
+        assert_eq!(
+            id_in(&std::fs::read(file::path_in(&dir.0)).unwrap()),
+            "STS.unit1"
+        );
+        assert_eq!(inner.rotations.load(Ordering::SeqCst), 1);
+    }
 }

@@ -1,13 +1,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The agent against a fake control plane: real sockets, real files, short-lived credentials.
+//!
+//! No test relies on timing: every wait is for a condition, with a generous deadline that only
+//! bounds a hung test. Every secret the fake control plane hands out, and the bearer token,
+//! contain `SEKRIT`; all the agent's log lines (captured in the production [`LogFormat`] for the
+//! whole test binary) are checked for it.
 
 use std::collections::HashSet;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -16,22 +21,91 @@ use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use keyless_agent::{
-    start, timefmt, AgentConfig, AgentError, AgentHandle, Clock, Options, Schedule, SystemClock,
+    start, timefmt, AgentConfig, AgentError, AgentHandle, Clock, LogFormat, Options, Schedule,
+    SystemClock,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 const TOKEN: &str = "instance-bearer-token-SEKRIT";
 const URI_PATH: &str = "/v1/credentials/3f9c2a7d";
+/// Bounds a wait for something that must happen; only a hung test ever reaches it.
+const DEADLINE: Duration = Duration::from_secs(60);
+
+// ---------------------------------------------------------------- the agent's log
+
+/// Every line the agent logged in this test binary (all tests share the global subscriber).
+fn log_lines() -> Vec<String> {
+    capture().lock().unwrap().clone()
+}
+
+fn capture() -> &'static Arc<Mutex<Vec<String>>> {
+    static LINES: OnceLock<Arc<Mutex<Vec<String>>>> = OnceLock::new();
+    LINES.get_or_init(|| {
+        let lines: Arc<Mutex<Vec<String>>> = Arc::default();
+        let sink = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .event_format(LogFormat)
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || LineWriter {
+                buf: Vec::new(),
+                sink: sink.clone(),
+            })
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        lines
+    })
+}
+
+/// Collects one event's output and appends it, whole, when dropped.
+struct LineWriter {
+    buf: Vec<u8>,
+    sink: Arc<Mutex<Vec<String>>>,
+}
+
+impl std::io::Write for LineWriter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for LineWriter {
+    fn drop(&mut self) {
+        let text = String::from_utf8_lossy(&self.buf);
+        let mut sink = self.sink.lock().unwrap_or_else(|e| e.into_inner());
+        sink.extend(text.lines().map(str::to_string));
+    }
+}
+
+fn assert_no_secret_logged() {
+    let lines = log_lines();
+    assert!(!lines.is_empty());
+    for line in &lines {
+        assert!(!line.contains("SEKRIT"), "secret in log: {line}");
+    }
+}
+
+fn logged(pred: impl Fn(&str) -> bool) -> bool {
+    log_lines().iter().any(|l| pred(l))
+}
 
 // ---------------------------------------------------------------- the fake control plane
 
 struct Issued {
     id: String,
     doc: String,
+    secret: String,
+    token: String,
 }
 
 struct CpState {
+    /// Distinguishes this control plane's AccessKeyIds from other tests' (they share the log).
+    name: String,
     up: AtomicBool,
     /// Connections accepted (including those dropped while "down").
     attempts: AtomicU64,
@@ -46,10 +120,12 @@ struct FakeCp {
 }
 
 impl FakeCp {
-    async fn start(up: bool, lifetime_secs: i64) -> FakeCp {
+    /// Hands out `STS.<name>NNNNNN` sets valid for `lifetime_secs`.
+    async fn start(name: &str, up: bool, lifetime_secs: i64) -> FakeCp {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(CpState {
+            name: name.to_string(),
             up: AtomicBool::new(up),
             attempts: AtomicU64::new(0),
             lifetime_secs: AtomicI64::new(lifetime_secs),
@@ -97,6 +173,15 @@ impl FakeCp {
         issued.iter().find(|i| i.id == id).unwrap().doc.clone()
     }
 
+    /// Every secret value handed out so far (AccessKeySecrets and SecurityTokens).
+    fn secrets(&self) -> Vec<String> {
+        let issued = self.state.issued.lock().unwrap();
+        issued
+            .iter()
+            .flat_map(|i| [i.secret.clone(), i.token.clone()])
+            .collect()
+    }
+
     fn attempts(&self) -> u64 {
         self.state.attempts.load(Ordering::SeqCst)
     }
@@ -123,18 +208,31 @@ fn answer(st: &CpState, req: &Request<Incoming>) -> Response<Full<Bytes>> {
     }
     let mut issued = st.issued.lock().unwrap();
     let n = issued.len();
+    let name = &st.name;
     let exp = SystemClock.now_millis() / 1000 + st.lifetime_secs.load(Ordering::SeqCst);
-    let id = format!("STS.fake{n:06}");
+    let id = format!("STS.{name}{n:06}");
+    let secret = format!("secret-{name}-{n}-SEKRIT");
+    let token = format!("token-{name}-{n}-SEKRIT");
     let doc = format!(
-        r#"{{"Code":"Success","AccessKeyId":"{id}","AccessKeySecret":"secret-{n}-SEKRIT","SecurityToken":"token-{n}-SEKRIT","Expiration":"{}"}}"#,
+        r#"{{"Code":"Success","AccessKeyId":"{id}","AccessKeySecret":"{secret}","SecurityToken":"{token}","Expiration":"{}"}}"#,
         timefmt::format_utc(exp)
     );
     let body = match st.role_name.lock().unwrap().as_deref() {
         Some(role) => format!("{},\"RoleName\":\"{role}\"}}", &doc[..doc.len() - 1]),
         None => doc.clone(),
     };
-    issued.push(Issued { id, doc });
+    issued.push(Issued {
+        id,
+        doc,
+        secret,
+        token,
+    });
     reply(StatusCode::OK, body)
+}
+
+/// The issue order of an AccessKeyId of the fake control plane (`STS.<name>NNNNNN`).
+fn seq(id: &str) -> u64 {
+    id[id.len() - 6..].parse().unwrap()
 }
 
 // ---------------------------------------------------------------- helpers
@@ -147,6 +245,16 @@ fn fast_schedule() -> Schedule {
         min_interval: Duration::from_millis(100),
         backoff_initial: Duration::from_millis(50),
         backoff_max: Duration::from_millis(300),
+    }
+}
+
+/// For sets of `lifetime` seconds: refreshed `lifetime / 8` (at least 1 s) after each fetch,
+/// so each set still has most of its lifetime left when the next one arrives, and a loaded
+/// machine would have to stall for many seconds before anything expires.
+fn rotating_schedule(lifetime: u64) -> Schedule {
+    Schedule {
+        refresh_before: Duration::from_secs(lifetime - 1),
+        ..fast_schedule()
     }
 }
 
@@ -167,13 +275,10 @@ impl Drop for TempDir {
     }
 }
 
-type Logs = Arc<Mutex<Vec<String>>>;
-
 struct Setup {
     cp: FakeCp,
     agent: AgentHandle,
     dir: TempDir,
-    logs: Logs,
 }
 
 impl Setup {
@@ -185,11 +290,43 @@ impl Setup {
         self.creds_dir().join("credentials")
     }
 
-    fn assert_no_secret_logged(&self) {
-        let logs = self.logs.lock().unwrap();
-        assert!(!logs.is_empty());
-        for line in logs.iter() {
-            assert!(!line.contains("SEKRIT"), "secret in log: {line}");
+    /// The AccessKeyId in the credentials file, if there is one.
+    fn file_id(&self) -> Option<String> {
+        let raw = std::fs::read(self.file()).ok()?;
+        let v: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+        Some(v["AccessKeyId"].as_str().unwrap().to_string())
+    }
+
+    /// The AccessKeyId the credentials URI serves, if it answers 200.
+    async fn served_id(&self) -> Option<String> {
+        let r = get(self).await;
+        (r.status == 200).then(|| r.json()["AccessKeyId"].as_str().unwrap().to_string())
+    }
+
+    /// The invariant, seen from outside: after the endpoint served `served`, the file holds
+    /// that set or a newer one.
+    fn assert_file_not_behind(&self, served: &str) {
+        let in_file = self
+            .file_id()
+            .unwrap_or_else(|| panic!("the endpoint served {served} before the file existed"));
+        assert!(
+            seq(&in_file) >= seq(served),
+            "the endpoint served {served} while the file held {in_file}"
+        );
+    }
+
+    /// Waits until the credentials URI serves a set that `pred` accepts, and returns it.
+    async fn wait_served(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            if let Some(id) = self.served_id().await {
+                self.assert_file_not_behind(&id);
+                if pred(&id) {
+                    return id;
+                }
+            }
+            assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 }
@@ -217,37 +354,23 @@ async fn setup_with(
     clock: Arc<dyn Clock>,
     edit: impl FnOnce(&mut AgentConfig),
 ) -> Setup {
+    capture();
     let dir = TempDir::new(name);
     let mut cfg = config(&dir.0, &cp, schedule);
     edit(&mut cfg);
-    let logs: Logs = Arc::default();
-    let sink = logs.clone();
-    let agent = start(
-        cfg,
-        Options {
-            clock,
-            log: Arc::new(move |l: &str| sink.lock().unwrap().push(l.to_string())),
-        },
-    )
-    .await
-    .unwrap();
-    Setup {
-        cp,
-        agent,
-        dir,
-        logs,
-    }
+    let agent = start(cfg, Options { clock }).await.unwrap();
+    Setup { cp, agent, dir }
 }
 
 async fn setup(name: &str, up: bool, lifetime: i64, schedule: Schedule) -> Setup {
-    let cp = FakeCp::start(up, lifetime).await;
+    let cp = FakeCp::start(name, up, lifetime).await;
     setup_with(name, cp, schedule, Arc::new(SystemClock), |_| {}).await
 }
 
-async fn eventually(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
     let start = Instant::now();
     while !f() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        assert!(start.elapsed() < DEADLINE, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -331,10 +454,7 @@ fn file_names(dir: &Path) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_the_exact_document_and_writes_a_0600_file() {
     let s = setup("exact", true, 3600, Schedule::default()).await;
-    eventually("the first set", Duration::from_secs(5), || {
-        s.agent.rotations() >= 1
-    })
-    .await;
+    eventually("the first set", || s.agent.rotations() >= 1).await;
     let id = s.agent.current_access_key_id().unwrap();
     let expected = s.cp.doc_for(&id);
 
@@ -365,13 +485,14 @@ async fn serves_the_exact_document_and_writes_a_0600_file() {
     assert_eq!(file_names(&s.creds_dir()), ["credentials"]);
 
     assert_eq!(s.cp.issued_count(), 1, "readers are answered from memory");
-    let logs = s.logs.lock().unwrap().join("\n");
-    assert!(logs.contains(&format!("AccessKeyId={id}")), "{logs}");
-    drop(logs);
-    s.assert_no_secret_logged();
+    assert!(logged(|l| l.contains(&format!(
+        "keyless-agent: rotated credentials: AccessKeyId={id} Expiration="
+    ))));
+    assert_no_secret_logged();
     s.agent.shutdown().await;
 }
 
+/// Regression (issue 10): the endpoint answered 200 before the file existed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_not_ready_until_the_control_plane_answers() {
     let s = setup("notready", false, 3600, fast_schedule()).await;
@@ -379,83 +500,116 @@ async fn answers_not_ready_until_the_control_plane_answers() {
     assert_eq!(r.status, 503);
     assert_eq!(r.json()["Code"], "CredentialsNotReady");
     assert!(!s.file().exists());
-    eventually("retries", Duration::from_secs(5), || s.cp.attempts() >= 3).await;
+    eventually("retries", || s.cp.attempts() >= 3).await;
+    // The control plane is down: nothing has been served or written.
+    assert_eq!(get(&s).await.status, 503);
+    assert!(!s.file().exists());
 
     s.cp.set_up(true);
-    eventually("the first set", Duration::from_secs(5), || {
-        s.agent.rotations() >= 1
-    })
-    .await;
+    // The first 200 comes with the file already there (checked on every answer).
+    let id = s.wait_served("the first set", |_| true).await;
+    assert_eq!(s.file_id().as_deref(), Some(id.as_str()));
     let r = get(&s).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["Code"], "Success");
-    assert!(s.file().exists());
-    s.assert_no_secret_logged();
+    assert!(logged(
+        |l| l.contains("refresh failed; nothing to serve yet")
+    ));
+    assert_no_secret_logged();
     s.agent.shutdown().await;
 }
 
+/// Regression (issue 10): the endpoint served the second AccessKeyId while the file still held
+/// the first.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotation_brings_a_new_access_key_id() {
-    // 4 s sets, refreshed 2 s before expiry.
-    let s = setup("rotate", true, 4, fast_schedule()).await;
-    eventually("the first set", Duration::from_secs(5), || {
-        s.agent.rotations() >= 1
-    })
-    .await;
-    let first = s.agent.current_access_key_id().unwrap();
-    eventually("a rotation", Duration::from_secs(8), || {
-        s.agent.current_access_key_id().as_deref() != Some(first.as_str())
-    })
-    .await;
-    let second = s.agent.current_access_key_id().unwrap();
-    assert_ne!(first, second);
-    let r = get(&s).await;
-    let served = r.json()["AccessKeyId"].as_str().unwrap().to_string();
-    assert_ne!(served, first);
-    let in_file: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(s.file()).unwrap()).unwrap();
-    assert_ne!(in_file["AccessKeyId"], first.as_str());
-    s.assert_no_secret_logged();
+    // 16 s sets, rotated every 2 s by the schedule (nothing is forced).
+    let s = setup("rotate", true, 16, rotating_schedule(16)).await;
+    let first = s.wait_served("the first set", |_| true).await;
+    let second = s.wait_served("a rotation", |id| id != first).await;
+    assert!(seq(&second) > seq(&first));
+    let in_file = s.file_id().unwrap();
+    assert_ne!(in_file, first);
+    assert!(seq(&in_file) >= seq(&second));
+    assert!(logged(|l| l.contains(&format!(
+        "rotated credentials: AccessKeyId={second}"
+    ))));
+    assert_no_secret_logged();
+    s.agent.shutdown().await;
+}
+
+/// The invariant under concurrency: a reader that asks the endpoint and then reads the file
+/// never finds the file behind, while sets rotate as fast as the agent can write them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_file_is_never_behind_the_endpoint() {
+    let s = Arc::new(setup("order", true, 3600, Schedule::default()).await);
+    s.wait_served("the first set", |_| true).await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let distinct = Arc::new(AtomicUsize::new(0));
+    let violations: Arc<Mutex<Vec<String>>> = Arc::default();
+    let reader = {
+        let (s, stop, distinct, violations) = (
+            s.clone(),
+            stop.clone(),
+            distinct.clone(),
+            violations.clone(),
+        );
+        tokio::spawn(async move {
+            let mut ids = HashSet::new();
+            while !stop.load(Ordering::SeqCst) {
+                let served = s.served_id().await.unwrap();
+                let in_file = s.file_id().unwrap();
+                if seq(&in_file) < seq(&served) {
+                    violations
+                        .lock()
+                        .unwrap()
+                        .push(format!("served {served} while the file held {in_file}"));
+                }
+                ids.insert(served);
+                distinct.store(ids.len(), Ordering::SeqCst);
+            }
+        })
+    };
+    let start = Instant::now();
+    let mut refreshes = 0;
+    while refreshes < 100 || distinct.load(Ordering::SeqCst) < 10 {
+        assert!(violations.lock().unwrap().is_empty());
+        assert!(!reader.is_finished(), "the reader stopped");
+        assert!(start.elapsed() < DEADLINE * 2, "timed out rotating");
+        s.agent.refresh_now().await.unwrap();
+        refreshes += 1;
+    }
+    stop.store(true, Ordering::SeqCst);
+    reader.await.unwrap();
+    assert_eq!(*violations.lock().unwrap(), Vec::<String>::new());
+    assert_no_secret_logged();
+    let Ok(s) = Arc::try_unwrap(s) else {
+        panic!("the reader still holds the setup")
+    };
     s.agent.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outage_keeps_the_last_set_and_rotation_resumes_after_it() {
-    // 6 s sets: refresh due after 3 s, expiry after 6 s.
-    let s = setup("outage", true, 6, fast_schedule()).await;
-    eventually("the first set", Duration::from_secs(5), || {
-        s.agent.rotations() >= 1
-    })
-    .await;
-    let first = s.agent.current_access_key_id().unwrap();
+    // 32 s sets: the refresh comes due after 4 s; expiry is far beyond any stall.
+    let s = setup("outage", true, 32, rotating_schedule(32)).await;
+    let first = s.wait_served("the first set", |_| true).await;
     s.cp.set_up(false);
     let before = s.cp.attempts();
     // The refresh comes due and fails repeatedly (backoff capped at 300 ms)...
-    eventually("failed retries", Duration::from_secs(6), || {
-        s.cp.attempts() >= before + 3
-    })
-    .await;
+    eventually("failed retries", || s.cp.attempts() >= before + 3).await;
     // ...while readers keep getting the last valid set.
     for _ in 0..20 {
-        let r = get(&s).await;
-        assert_eq!(r.status, 200);
-        assert_eq!(r.json()["AccessKeyId"], first.as_str());
+        assert_eq!(s.served_id().await.as_deref(), Some(first.as_str()));
     }
     assert_eq!(s.agent.current_access_key_id().unwrap(), first);
     s.cp.set_up(true);
-    eventually("recovery", Duration::from_secs(3), || {
-        s.agent.current_access_key_id().as_deref() != Some(first.as_str())
-    })
-    .await;
-    assert_eq!(get(&s).await.status, 200);
-    let logs = s.logs.lock().unwrap().join("\n");
-    assert!(logs.contains("refresh failed"), "{logs}");
-    assert!(
-        logs.contains(&format!("still serving AccessKeyId={first}")),
-        "{logs}"
-    );
-    drop(logs);
-    s.assert_no_secret_logged();
+    s.wait_served("recovery", |id| id != first).await;
+    assert!(logged(|l| l
+        .contains("refresh failed; still serving the previous set")
+        && l.contains(&format!("AccessKeyId={first}"))));
+    assert_no_secret_logged();
     s.agent.shutdown().await;
 }
 
@@ -470,13 +624,10 @@ impl Clock for ManualClock {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_set_is_never_served() {
-    let cp = FakeCp::start(true, 3600).await;
+    let cp = FakeCp::start("expired", true, 3600).await;
     let clock = Arc::new(ManualClock(AtomicI64::new(SystemClock.now_millis())));
     let s = setup_with("expired", cp, Schedule::default(), clock.clone(), |_| {}).await;
-    eventually("the first set", Duration::from_secs(5), || {
-        s.agent.rotations() >= 1
-    })
-    .await;
+    eventually("the first set", || s.agent.rotations() >= 1).await;
     assert_eq!(get(&s).await.status, 200);
     s.cp.set_up(false);
     clock.0.fetch_add(2 * 3600 * 1000, Ordering::SeqCst);
@@ -489,14 +640,12 @@ async fn an_expired_set_is_never_served() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_file_is_never_seen_half_written() {
     let s = setup("atomic", true, 3600, Schedule::default()).await;
-    eventually("the first set", Duration::from_secs(5), || {
-        s.agent.rotations() >= 1
-    })
-    .await;
+    eventually("the first set", || s.agent.rotations() >= 1).await;
 
     let stop = Arc::new(AtomicBool::new(false));
+    let seen = Arc::new(AtomicUsize::new(0));
     let reader = {
-        let (stop, path) = (stop.clone(), s.file());
+        let (stop, seen, path) = (stop.clone(), seen.clone(), s.file());
         std::thread::spawn(move || {
             let (mut reads, mut ids) = (0u64, HashSet::new());
             while !stop.load(Ordering::SeqCst) {
@@ -513,13 +662,18 @@ async fn the_file_is_never_seen_half_written() {
                 }
                 assert_eq!(v["Code"], "Success");
                 ids.insert(v["AccessKeyId"].as_str().unwrap().to_string());
+                seen.store(ids.len(), Ordering::SeqCst);
                 reads += 1;
             }
-            (reads, ids.len())
+            reads
         })
     };
+    // Rotate until the reader has seen several sets (however slowly it gets scheduled).
     let mut ids = HashSet::new();
-    for _ in 0..200 {
+    let start = Instant::now();
+    while ids.len() < 200 || seen.load(Ordering::SeqCst) < 3 {
+        assert!(!reader.is_finished(), "the reader failed");
+        assert!(start.elapsed() < DEADLINE * 2, "timed out rotating");
         let r = s.agent.refresh_now().await.unwrap();
         assert!(
             ids.insert(r.access_key_id),
@@ -527,18 +681,52 @@ async fn the_file_is_never_seen_half_written() {
         );
     }
     stop.store(true, Ordering::SeqCst);
-    let (reads, seen) = reader.join().unwrap();
-    assert!(reads > 0 && seen > 1, "reads {reads}, distinct ids {seen}");
+    let reads = reader.join().unwrap();
+    assert!(reads > 0);
     assert_eq!(file_names(&s.creds_dir()), ["credentials"]);
     let mode = std::fs::metadata(s.file()).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
-    s.assert_no_secret_logged();
+    assert_no_secret_logged();
+    s.agent.shutdown().await;
+}
+
+/// The file cannot be written (its directory vanished): the new set is not served, the
+/// previous one still is, and the agent recovers once the directory is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_set_whose_file_cannot_be_written_is_not_served() {
+    let s = setup("vanish", true, 3600, Schedule::default()).await;
+    let first = s.wait_served("the first set", |_| true).await;
+    std::fs::remove_dir_all(s.creds_dir()).unwrap();
+
+    let err = s.agent.refresh_now().await.unwrap_err();
+    assert!(matches!(err, AgentError::File { .. }), "{err:?}");
+    assert_eq!(s.served_id().await.as_deref(), Some(first.as_str()));
+    assert_eq!(
+        s.agent.current_access_key_id().as_deref(),
+        Some(first.as_str())
+    );
+    assert_eq!(s.agent.rotations(), 1);
+    assert!(s.cp.issued_count() >= 2, "a new set was fetched");
+    assert!(logged(|l| {
+        l.contains(
+        "warning: cannot publish the credentials file; the new set is not served: AccessKeyId=STS.vanish"
+    ) && l.contains(&format!("StillServing={first}"))
+    }));
+
+    std::fs::create_dir_all(s.creds_dir()).unwrap();
+    let r = s.agent.refresh_now().await.unwrap();
+    assert_eq!(
+        s.served_id().await.as_deref(),
+        Some(r.access_key_id.as_str())
+    );
+    assert_eq!(s.file_id().as_deref(), Some(r.access_key_id.as_str()));
+    assert_no_secret_logged();
     s.agent.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rejected_token_is_an_error_and_never_logged() {
-    let cp = FakeCp::start(true, 3600).await;
+    let cp = FakeCp::start("badtoken", true, 3600).await;
     let s = setup_with(
         "badtoken",
         cp,
@@ -555,30 +743,71 @@ async fn a_rejected_token_is_an_error_and_never_logged() {
         "{err:?}"
     );
     assert_eq!(get(&s).await.status, 503);
-    eventually("a logged failure", Duration::from_secs(5), || {
-        s.logs
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|l| l.contains("rejected the token"))
-    })
-    .await;
-    s.assert_no_secret_logged();
+    // `refresh_now` logs its failure before returning.
+    assert!(logged(
+        |l| l.contains("refresh failed") && l.contains("rejected the token")
+    ));
+    assert_no_secret_logged();
+    s.agent.shutdown().await;
+}
+
+/// A fetch, rotations, an outage, a rejected token and an unwritable file: no secret value,
+/// no security token, no bearer token and not the URI path ever reaches a log line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_or_token_is_ever_logged() {
+    let s = setup("nolog", true, 3600, Schedule::default()).await;
+    let first = s.wait_served("the first set", |_| true).await;
+    let mut rotated = vec![first];
+    for _ in 0..3 {
+        rotated.push(s.agent.refresh_now().await.unwrap().access_key_id);
+    }
+    s.cp.set_up(false);
+    assert!(s.agent.refresh_now().await.is_err());
+    s.cp.set_up(true);
+    let token_file = s.dir.0.join("token");
+    std::fs::write(&token_file, "wrong-token-SEKRIT").unwrap();
+    assert!(s.agent.refresh_now().await.is_err());
+    std::fs::write(&token_file, TOKEN).unwrap();
+    std::fs::remove_dir_all(s.creds_dir()).unwrap();
+    assert!(s.agent.refresh_now().await.is_err());
+    std::fs::create_dir_all(s.creds_dir()).unwrap();
+    rotated.push(s.agent.refresh_now().await.unwrap().access_key_id);
+
+    let lines = log_lines();
+    for id in &rotated {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains(&format!("rotated credentials: AccessKeyId={id} "))),
+            "{id} not logged"
+        );
+    }
+    let mut never = s.cp.secrets();
+    assert_eq!(never.len(), 2 * s.cp.issued_count());
+    never.extend([
+        TOKEN.to_string(),
+        "wrong-token-SEKRIT".to_string(),
+        "Bearer".to_string(),
+        URI_PATH.to_string(),
+        "SEKRIT".to_string(),
+    ]);
+    for line in &lines {
+        for value in &never {
+            assert!(!line.contains(value.as_str()), "`{value}` logged: {line}");
+        }
+    }
     s.agent.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ecs_metadata_protocol() {
-    let cp = FakeCp::start(true, 3600).await;
+    let cp = FakeCp::start("ecs", true, 3600).await;
     *cp.state.role_name.lock().unwrap() = Some("eas-demo-role".into());
     let s = setup_with("ecs", cp, Schedule::default(), Arc::new(SystemClock), |c| {
         c.ecs_metadata = Some("127.0.0.1:0".parse().unwrap());
     })
     .await;
-    eventually("the first set", Duration::from_secs(5), || {
-        s.agent.rotations() >= 1
-    })
-    .await;
+    eventually("the first set", || s.agent.rotations() >= 1).await;
     let ecs = s.agent.ecs_metadata_addr().unwrap();
 
     let r = http(
@@ -615,6 +844,7 @@ async fn ecs_metadata_protocol() {
         assert_eq!(v[f], uri[f], "{f}");
     }
     assert!(timefmt::parse_utc(v["LastUpdated"].as_str().unwrap()).is_some());
+    s.assert_file_not_behind(v["AccessKeyId"].as_str().unwrap());
 
     // IMDSv1 (no token) works; a wrong token does not; other roles do not exist.
     assert_eq!(http(ecs, "GET", base, &[]).await.status, 200);
@@ -645,7 +875,8 @@ async fn ecs_metadata_protocol() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_previous_valid_file_is_served_until_the_first_fetch() {
-    let cp = FakeCp::start(false, 3600).await;
+    capture();
+    let cp = FakeCp::start("adopt", false, 3600).await;
     let dir = TempDir::new("adopt");
     let exp = timefmt::format_utc(SystemClock.now_millis() / 1000 + 3600);
     let doc = format!(
@@ -666,17 +897,18 @@ async fn a_previous_valid_file_is_served_until_the_first_fetch() {
     );
     // Once the control plane answers, the adopted set is replaced right away.
     cp.set_up(true);
-    eventually("a fresh set", Duration::from_secs(5), || {
-        agent.rotations() >= 1
-    })
-    .await;
+    eventually("a fresh set", || agent.rotations() >= 1).await;
     assert_ne!(agent.current_access_key_id().unwrap(), "STS.previous");
+    assert!(logged(|l| l.contains(
+        "serving the previous run's set until the first refresh: AccessKeyId=STS.previous"
+    )));
     agent.shutdown().await;
+    assert_no_secret_logged();
 }
 
 #[tokio::test]
 async fn only_loopback_addresses_and_absolute_paths_are_accepted() {
-    let cp = FakeCp::start(true, 3600).await;
+    let cp = FakeCp::start("validate", true, 3600).await;
     let dir = TempDir::new("validate");
     let base = config(&dir.0, &cp, Schedule::default());
     type Edit = Box<dyn Fn(&mut AgentConfig)>;
