@@ -218,7 +218,7 @@ pub fn platform_context(state: &State) -> Context {
 
 /// The request context every evaluation sees (it needs only the caller's address).
 pub fn request_context(state: &State, peer: std::net::IpAddr) -> Context {
-    let now = state.clock.now();
+    let now = state.clock().now();
     let mut c = Context::new();
     c.insert("acs:CurrentTime", keyless_token::format_expiration(now));
     c.insert("acs:SourceIp", peer.to_string());
@@ -276,7 +276,6 @@ pub fn authorize(
             let session: Option<Arc<Policy>> = match &claims.session_policy {
                 Some(doc) => Some(
                     state
-                        .cache
                         .session_policy(&claims.access_key_id, doc)
                         .ok_or_else(|| ApiError::denied(&deny_all(), action, &caller.who()))?,
                 ),
@@ -312,7 +311,7 @@ fn key_not_found() -> ApiError {
 /// identity it stands for. Nothing is trusted until the signature is verified with this secret:
 /// the result is a [`Pending`], not a [`Caller`].
 pub fn resolve(state: &State, akid: &str, token: Option<&str>) -> Result<Pending, ApiError> {
-    let now = state.clock.now();
+    let now = state.clock().now();
     if akid.starts_with("STS.") {
         let Some(token) = token.filter(|t| !t.is_empty()) else {
             return Err(ApiError::bad(
@@ -467,9 +466,9 @@ pub fn authenticate(
             (pending.verified(&v)?, ts, nonce)
         }
     };
-    let now = state.clock.now();
+    let now = state.clock().now();
     match ts {
-        Some(t) if (t - now).abs() <= state.config.max_skew_secs => {}
+        Some(t) if (t - now).abs() <= state.config().max_skew_secs => {}
         _ => {
             return Err(ApiError::bad(
                 "InvalidTimeStamp.Expired",
@@ -479,8 +478,8 @@ pub fn authenticate(
     }
     if let Some(n) = nonce {
         if !state
-            .nonces
-            .check_and_insert(caller.access_key_id(), &n, state.clock.now_millis())
+            .nonces()
+            .check_and_insert(caller.access_key_id(), &n, state.clock().now_millis())
         {
             return Err(ApiError::bad(
                 "SignatureNonceUsed",

@@ -129,7 +129,7 @@ pub fn issue(
     policy: Option<String>,
     source: &str,
 ) -> Result<Issued, ApiError> {
-    let now = state.clock.now();
+    let now = state.clock().now();
     let mut rand = [0u8; STS_ACCESS_KEY_RANDOM_LEN];
     let mut nonce = [0u8; NONCE_LEN];
     ids::random_bytes(&mut rand).map_err(|_| ApiError::internal())?;
@@ -175,8 +175,8 @@ pub fn audit_issue(
     result: &str,
     detail: String,
 ) {
-    state.audit.record(AuditRecord {
-        time: state.clock.now(),
+    state.audit().record(AuditRecord {
+        time: state.clock().now(),
         request_id: request_id.to_owned(),
         account_id: account.to_owned(),
         actor: actor.to_owned(),
@@ -198,7 +198,10 @@ pub fn assume_role(
     if caller.is_root() {
         return Err(no_permission("Roles may not be assumed by root accounts."));
     }
-    if !state.limiter.allow(&caller.arn(), state.clock.now_millis()) {
+    if !state
+        .limiter()
+        .allow(&caller.arn(), state.clock().now_millis())
+    {
         let mut e = ApiError::bad(
             "Throttling.User",
             "Request was denied due to user flow control.",
@@ -286,7 +289,7 @@ pub fn assume_role_as_service(
     let mut ctx = Context::new();
     ctx.insert(
         "acs:CurrentTime",
-        keyless_token::format_expiration(state.clock.now()),
+        keyless_token::format_expiration(state.clock().now()),
     );
     let principal = Principal::Service {
         name: service.to_owned(),

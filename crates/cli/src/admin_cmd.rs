@@ -74,7 +74,7 @@ pub fn maxcompute(cmd: MaxcomputeCommand) -> anyhow::Result<ExitCode> {
             let state =
                 keyless_server::state::State::new(store, clock, Default::default(), ring, audit);
             let r = keyless_server::odps::create_project(&state, &account.account_id, &name);
-            state.audit.shutdown();
+            state.audit().shutdown();
             r.map_err(|e| anyhow!("{}: {}", e.code, e.message))?;
             println!(
                 "created MaxCompute project `{name}` for account {}",

@@ -56,7 +56,7 @@ pub fn handle(p: &Platform, limiter: &RateLimiter, req: &HttpReq) -> HttpResp {
         Ok(_) => return unauthorized("the agent token is unknown or revoked"),
         Err(_) => return reply(500, "InternalError", "the request could not be served"),
     };
-    if !limiter.allow(&hash, state.clock.now_millis()) {
+    if !limiter.allow(&hash, state.clock().now_millis()) {
         return reply(
             429,
             "Throttling",
@@ -113,7 +113,7 @@ pub fn handle(p: &Platform, limiter: &RateLimiter, req: &HttpReq) -> HttpResp {
         "AccessKeySecret": issued.access_key_secret.expose_secret(),
         "SecurityToken": issued.security_token.expose_secret(),
         "Expiration": issued.expiration,
-        "LastUpdated": keyless_token::format_expiration(state.clock.now()),
+        "LastUpdated": keyless_token::format_expiration(state.clock().now()),
         "RoleName": role_name,
     });
     let mut r = HttpResp::new(200, "application/json", body.to_string());

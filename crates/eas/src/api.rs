@@ -120,7 +120,7 @@ impl Call<'_> {
     }
 
     fn region(&self) -> &str {
-        &self.p.state.config.region
+        &self.p.state.config().region
     }
 
     fn arn(&self, name: &str) -> String {
@@ -144,8 +144,8 @@ impl Call<'_> {
     }
 
     fn audit(&self, action: &str, name: &str, result: &str, detail: String) {
-        self.p.state.audit.record(AuditRecord {
-            time: self.p.state.clock.now(),
+        self.p.state.audit().record(AuditRecord {
+            time: self.p.state.clock().now(),
             request_id: self.request_id.clone(),
             account_id: self.account().to_owned(),
             actor: self.caller.arn(),
@@ -302,7 +302,7 @@ fn create_inner(c: &Call<'_>, config: Value, name: &str) -> Result<Value, ApiErr
             }
         }
     }
-    let now = state.clock.now();
+    let now = state.clock().now();
     let text = std::str::from_utf8(&c.http.body)
         .unwrap_or("")
         .trim()
@@ -700,7 +700,7 @@ pub fn events(c: &Call<'_>, cluster: &str, name: &str) -> Result<Value, ApiError
     let prefix = c.param("InstanceName").map(|i| format!("[{i}] "));
     let all: Vec<_> =
         c.p.state
-            .store
+            .store()
             .list_events(&s.stream())?
             .into_iter()
             .filter(|e| kind.is_none_or(|k| e.kind == k))

@@ -774,7 +774,7 @@ fn instance_spec(
     default("KEYLESS_OSS_ENDPOINT", p.oss_endpoint.clone());
     default("KEYLESS_MAXCOMPUTE_ENDPOINT", p.maxcompute_endpoint.clone());
     default("KEYLESS_STS_ENDPOINT", p.sts_endpoint.clone());
-    default("KEYLESS_REGION", p.state.config.region.clone());
+    default("KEYLESS_REGION", p.state.config().region.clone());
     if *role != RoleKind::None {
         env.push((
             "ALIBABA_CLOUD_CREDENTIALS_URI".into(),
@@ -815,7 +815,7 @@ fn instance_spec(
         name: instance,
         generation,
         token_sha256: super::agent::token_hash(token.expose_secret()),
-        created_at: p.state.clock.now(),
+        created_at: p.state.clock().now(),
     };
     Ok((ispec, inst))
 }

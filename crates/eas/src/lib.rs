@@ -141,7 +141,7 @@ impl Handler for Eas {
                 if e.status >= 500 {
                     eprintln!("keyless: eas: {request_id}: {} {}", e.code, e.message);
                 }
-                let body = e.body(&request_id, &self.platform.state.config.host_id);
+                let body = e.body(&request_id, &self.platform.state.config().host_id);
                 json_resp(e.status, body.to_string(), &request_id)
             }
         }

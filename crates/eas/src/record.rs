@@ -142,7 +142,7 @@ pub fn stream(service_id: &str) -> String {
 
 pub fn get(state: &State, account: &str, name: &str) -> Result<Option<Service>, ApiError> {
     Ok(state
-        .store
+        .store()
         .get_record(SERVICE_KIND, &key(account, name))?
         .as_deref()
         .and_then(Service::from_json))
@@ -151,7 +151,7 @@ pub fn get(state: &State, account: &str, name: &str) -> Result<Option<Service>, 
 /// Every service of `account`.
 pub fn list(state: &State, account: &str) -> Result<Vec<Service>, ApiError> {
     Ok(state
-        .store
+        .store()
         .list_records(SERVICE_KIND, &format!("{account}/"))?
         .iter()
         .filter_map(|(_, v)| Service::from_json(v))
@@ -161,7 +161,7 @@ pub fn list(state: &State, account: &str) -> Result<Vec<Service>, ApiError> {
 /// Every service of every account (for `resume`).
 pub fn list_all(state: &State) -> Result<Vec<Service>, ApiError> {
     Ok(state
-        .store
+        .store()
         .list_records(SERVICE_KIND, "")?
         .iter()
         .filter_map(|(_, v)| Service::from_json(v))
@@ -171,7 +171,7 @@ pub fn list_all(state: &State) -> Result<Vec<Service>, ApiError> {
 /// Creates the record (and its id index); `false` when the name is taken.
 pub fn create(state: &State, s: &Service) -> Result<bool, ApiError> {
     match state
-        .store
+        .store()
         .create_record(SERVICE_KIND, &s.key(), &s.to_json(), s.created_at)
     {
         Ok(()) => {}
@@ -179,7 +179,7 @@ pub fn create(state: &State, s: &Service) -> Result<bool, ApiError> {
         Err(e) => return Err(e.into()),
     }
     state
-        .store
+        .store()
         .put_record(SID_KIND, &s.id, &s.key(), s.created_at)?;
     Ok(true)
 }
@@ -196,9 +196,9 @@ pub fn update<R>(
         return Ok(None);
     };
     let r = f(&mut s);
-    s.updated_at = state.clock.now();
+    s.updated_at = state.clock().now();
     state
-        .store
+        .store()
         .put_record(SERVICE_KIND, &s.key(), &s.to_json(), s.updated_at)?;
     Ok(Some((s, r)))
 }
@@ -219,9 +219,9 @@ pub fn update_if_current(
         return false;
     }
     f(&mut s);
-    s.updated_at = state.clock.now();
+    s.updated_at = state.clock().now();
     state
-        .store
+        .store()
         .put_record(SERVICE_KIND, &s.key(), &s.to_json(), s.updated_at)
         .is_ok()
 }
@@ -230,28 +230,28 @@ pub fn update_if_current(
 pub fn delete(state: &State, s: &Service) -> Result<(), ApiError> {
     {
         let _g = RMW.lock().unwrap_or_else(|p| p.into_inner());
-        state.store.delete_record(SERVICE_KIND, &s.key())?;
+        state.store().delete_record(SERVICE_KIND, &s.key())?;
     }
     revoke_instances(state, &s.account, &s.name)?;
-    state.store.delete_record(SID_KIND, &s.id)?;
-    state.store.delete_events(&s.stream())?;
+    state.store().delete_record(SID_KIND, &s.id)?;
+    state.store().delete_events(&s.stream())?;
     Ok(())
 }
 
 /// Whether a service id is live (the runner's late events for deleted services are dropped).
 pub fn service_id_exists(state: &State, id: &str) -> bool {
-    matches!(state.store.get_record(SID_KIND, id), Ok(Some(_)))
+    matches!(state.store().get_record(SID_KIND, id), Ok(Some(_)))
 }
 
 /// Appends an event to the service's stream.
 pub fn event(state: &State, service_id: &str, warning: bool, reason: &str, message: &str) {
     let ev = Event {
-        time: state.clock.now(),
+        time: state.clock().now(),
         kind: if warning { "Warning" } else { "Normal" }.into(),
         reason: reason.to_owned(),
         message: message.to_owned(),
     };
-    if let Err(e) = state.store.append_event(&stream(service_id), &ev) {
+    if let Err(e) = state.store().append_event(&stream(service_id), &ev) {
         eprintln!("keyless: eas: cannot record an event of {service_id}: {e}");
     }
 }
@@ -303,17 +303,17 @@ impl Instance {
 /// Stores an instance and its token index.
 pub fn put_instance(state: &State, i: &Instance) -> Result<(), ApiError> {
     state
-        .store
+        .store()
         .put_record(TOKEN_KIND, &i.token_sha256, &i.key(), i.created_at)?;
     state
-        .store
+        .store()
         .put_record(INSTANCE_KIND, &i.key(), &i.to_json(), i.created_at)?;
     Ok(())
 }
 
 pub fn instances(state: &State, account: &str, name: &str) -> Result<Vec<Instance>, ApiError> {
     let mut v: Vec<Instance> = state
-        .store
+        .store()
         .list_records(INSTANCE_KIND, &format!("{account}/{name}/"))?
         .iter()
         .filter_map(|(_, v)| Instance::from_json(v))
@@ -324,11 +324,11 @@ pub fn instances(state: &State, account: &str, name: &str) -> Result<Vec<Instanc
 
 /// The instance holding the token whose hash is `token_sha256`.
 pub fn instance_by_token(state: &State, token_sha256: &str) -> Result<Option<Instance>, ApiError> {
-    let Some(ikey) = state.store.get_record(TOKEN_KIND, token_sha256)? else {
+    let Some(ikey) = state.store().get_record(TOKEN_KIND, token_sha256)? else {
         return Ok(None);
     };
     Ok(state
-        .store
+        .store()
         .get_record(INSTANCE_KIND, &ikey)?
         .as_deref()
         .and_then(Instance::from_json))
@@ -337,8 +337,8 @@ pub fn instance_by_token(state: &State, token_sha256: &str) -> Result<Option<Ins
 /// Forgets every instance of the service and revokes their tokens.
 pub fn revoke_instances(state: &State, account: &str, name: &str) -> Result<(), ApiError> {
     for i in instances(state, account, name)? {
-        state.store.delete_record(TOKEN_KIND, &i.token_sha256)?;
-        state.store.delete_record(INSTANCE_KIND, &i.key())?;
+        state.store().delete_record(TOKEN_KIND, &i.token_sha256)?;
+        state.store().delete_record(INSTANCE_KIND, &i.key())?;
     }
     Ok(())
 }

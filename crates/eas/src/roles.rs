@@ -48,7 +48,7 @@ pub fn ensure_default_role(state: &State, account: &str) -> Result<(), ApiError>
         }
         return Ok(());
     }
-    let now = state.clock.now();
+    let now = state.clock().now();
     let trust = json!({
         "Statement": [{"Action": "sts:AssumeRole", "Effect": "Allow",
                        "Principal": {"Service": [PAI_EAS_PRINCIPAL]}}],
@@ -67,7 +67,7 @@ pub fn ensure_default_role(state: &State, account: &str) -> Result<(), ApiError>
         created_at: now,
         updated_at: now,
     };
-    match state.store.create_role(&role) {
+    match state.store().create_role(&role) {
         Ok(()) | Err(StoreError::AlreadyExists(..)) => {}
         Err(e) => return Err(e.into()),
     }
@@ -80,15 +80,10 @@ pub fn ensure_default_role(state: &State, account: &str) -> Result<(), ApiError>
         default_version: String::new(),
         attached_at: now,
     };
-    match state.store.attach_policy(&attachment) {
-        Ok(()) | Err(StoreError::AlreadyExists(..)) => {}
-        Err(e) => {
-            state.invalidate();
-            return Err(e.into());
-        }
+    match state.store().attach_policy(&attachment) {
+        Ok(()) | Err(StoreError::AlreadyExists(..)) => Ok(()),
+        Err(e) => Err(e.into()),
     }
-    state.invalidate();
-    Ok(())
 }
 
 /// The session policy of the PAI default role: the workspace's default bucket and MaxCompute

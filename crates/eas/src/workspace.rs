@@ -47,7 +47,7 @@ impl Workspace {
 /// A workspace by id.
 pub fn get(state: &State, id: &str) -> Result<Option<Workspace>, ApiError> {
     Ok(state
-        .store
+        .store()
         .get_record(KIND, id)?
         .as_deref()
         .and_then(Workspace::from_json))
@@ -56,7 +56,7 @@ pub fn get(state: &State, id: &str) -> Result<Option<Workspace>, ApiError> {
 /// Every workspace of `account`.
 pub fn list(state: &State, account: &str) -> Result<Vec<Workspace>, ApiError> {
     Ok(state
-        .store
+        .store()
         .list_records(KIND, "")?
         .iter()
         .filter_map(|(_, v)| Workspace::from_json(v))
@@ -74,10 +74,10 @@ pub fn create(state: &State, account: &str, name: &str) -> Result<Workspace, Api
         name: name.to_owned(),
         bucket: format!("ws-{id}-default"),
         project: format!("ws_{id}_default"),
-        created_at: state.clock.now(),
+        created_at: state.clock().now(),
     };
     state
-        .store
+        .store()
         .create_record(KIND, &id, &w.to_json(), w.created_at)?;
     Ok(w)
 }

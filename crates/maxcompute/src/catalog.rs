@@ -155,7 +155,7 @@ pub fn table_key(project: &str, table: &str) -> String {
 /// A project by (lower-case) name.
 pub fn get_project(state: &State, name: &str) -> Result<Option<Project>, ApiError> {
     Ok(state
-        .store
+        .store()
         .get_record(PROJECT_KIND, name)?
         .as_deref()
         .and_then(Project::from_json))
@@ -176,10 +176,10 @@ pub fn create_project(state: &State, account: &str, name: &str) -> Result<Projec
     let p = Project {
         name: name.clone(),
         owner_account: account.to_owned(),
-        created_at: state.clock.now(),
+        created_at: state.clock().now(),
     };
     match state
-        .store
+        .store()
         .create_record(PROJECT_KIND, &name, &p.to_json(), p.created_at)
     {
         Ok(()) => Ok(p),
@@ -195,7 +195,7 @@ pub fn create_project(state: &State, account: &str, name: &str) -> Result<Projec
 /// A table by (lower-case) project and name.
 pub fn get_table(state: &State, project: &str, name: &str) -> Result<Option<Table>, ApiError> {
     Ok(state
-        .store
+        .store()
         .get_record(TABLE_KIND, &table_key(project, name))?
         .as_deref()
         .and_then(Table::from_json))
@@ -204,7 +204,7 @@ pub fn get_table(state: &State, project: &str, name: &str) -> Result<Option<Tabl
 /// The project's tables whose name starts with `prefix`, ordered by name.
 pub fn list_tables(state: &State, project: &str, prefix: &str) -> Result<Vec<Table>, ApiError> {
     Ok(state
-        .store
+        .store()
         .list_records(TABLE_KIND, &table_key(project, prefix))?
         .iter()
         .filter_map(|(_, v)| Table::from_json(v))
@@ -214,7 +214,7 @@ pub fn list_tables(state: &State, project: &str, prefix: &str) -> Result<Vec<Tab
 /// How many tables the project has.
 pub fn count_tables(state: &State, project: &str) -> Result<usize, ApiError> {
     Ok(state
-        .store
+        .store()
         .list_records(TABLE_KIND, &table_key(project, ""))?
         .len())
 }
@@ -222,7 +222,7 @@ pub fn count_tables(state: &State, project: &str) -> Result<usize, ApiError> {
 /// Creates a table record; `Ok(false)` when the name is taken.
 pub fn insert_table(state: &State, t: &Table) -> Result<bool, ApiError> {
     match state
-        .store
+        .store()
         .create_record(TABLE_KIND, &t.key(), &t.to_json(), t.created_at)
     {
         Ok(()) => Ok(true),
@@ -234,7 +234,7 @@ pub fn insert_table(state: &State, t: &Table) -> Result<bool, ApiError> {
 /// Deletes a table record; `Ok(false)` when there was none.
 pub fn delete_table(state: &State, project: &str, name: &str) -> Result<bool, ApiError> {
     Ok(state
-        .store
+        .store()
         .delete_record(TABLE_KIND, &table_key(project, name))?)
 }
 

@@ -388,7 +388,7 @@ impl Odps {
                 esc(code),
                 esc(&e.message),
                 esc(request_id),
-                esc(&self.state.config.host_id)
+                esc(&self.state.config().host_id)
             ),
         )
     }
@@ -417,14 +417,14 @@ impl Odps {
         };
         let v = sig::verify(&parts, &auth, pending.secret()).map_err(signature_error)?;
         if let Some(scope) = v.scope() {
-            if scope.region != self.state.config.region {
+            if scope.region != self.state.config().region {
                 return Err(odps_err(
                     401,
                     "SignatureNotMatch",
                     format!(
                         "ODPS-0410042:Invalid signature value - the V4 credential scope names region `{}`, this service is in `{}`.",
                         clip(scope.region),
-                        self.state.config.region
+                        self.state.config().region
                     ),
                 ));
             }
@@ -447,8 +447,8 @@ impl Odps {
                 ));
             }
         }
-        let now = self.state.clock.now();
-        let skew = self.state.config.max_skew_secs;
+        let now = self.state.clock().now();
+        let skew = self.state.config().max_skew_secs;
         if (v.date() - now).abs() > skew {
             let iso = |t: i64| {
                 keyless_sign::format_timestamp(t)
@@ -590,7 +590,7 @@ impl Odps {
                 "<Project><Name>{}</Name><Type>managed</Type><Comment></Comment><Owner>{}</Owner><State>AVAILABLE</State><CreationTime>{created}</CreationTime><LastModifiedTime>{created}</LastModifiedTime><ProjectGroupName></ProjectGroupName><Properties></Properties><Region>{}</Region></Project>",
                 esc(&p.name),
                 esc(&owner),
-                esc(&self.state.config.region)
+                esc(&self.state.config().region)
             ),
         );
         resp.headers.push(("x-odps-owner".into(), owner));
@@ -718,9 +718,9 @@ impl Odps {
                 job.tasks.len()
             )));
         };
-        let start = self.state.clock.now();
+        let start = self.state.clock().now();
         let outcome = self.run_task(r, &p, task)?;
-        let id = instance_id(self.state.clock.now_millis())?;
+        let id = instance_id(self.state.clock().now_millis())?;
         let inst = Instance {
             id: id.clone(),
             project: p.name.clone(),
@@ -728,7 +728,7 @@ impl Odps {
             task_name: task.name.clone(),
             task_kind: task.kind.clone(),
             start,
-            end: self.state.clock.now(),
+            end: self.state.clock().now(),
             success: outcome.is_ok(),
             result: match outcome {
                 Ok(s) | Err(s) => s,
@@ -831,8 +831,8 @@ impl Odps {
     }
 
     fn audit(&self, r: &Req<'_>, action: &str, target: &str, result: &str) {
-        self.state.audit.record_sync(AuditRecord {
-            time: self.state.clock.now(),
+        self.state.audit().record_sync(AuditRecord {
+            time: self.state.clock().now(),
             request_id: r.request_id.to_owned(),
             account_id: r.caller.account_id().to_owned(),
             actor: r.caller.arn(),
@@ -879,7 +879,7 @@ impl Odps {
                 catalog::MAX_TABLES_PER_PROJECT
             )));
         }
-        let now = self.state.clock.now();
+        let now = self.state.clock().now();
         let mut id = [0u8; 16];
         ids::random_bytes(&mut id).map_err(|_| ApiError::internal())?;
         let t = catalog::Table {

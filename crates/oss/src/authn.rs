@@ -241,7 +241,7 @@ pub fn authenticate(
     let token = carried_token(head, &cred);
     let pending = resolve(state, akid, token.as_deref())?;
     let v = verify(head, resource, &cred, pending.secret())?;
-    let now = state.clock.now();
+    let now = state.clock().now();
     let server_time = super::iso_millis(now.saturating_mul(1000));
     if let Some(exp) = v.expires() {
         if now > exp {
@@ -250,14 +250,14 @@ pub fn authenticate(
                 .with("ServerTime", server_time));
         }
         if let Some(d) = v.date() {
-            if d > now + state.config.max_skew_secs || exp - d > MAX_PRESIGN_SECS {
+            if d > now + state.config().max_skew_secs || exp - d > MAX_PRESIGN_SECS {
                 return Err(OssError::access_denied(
                     "Invalid presigned URL time window.",
                 ));
             }
         }
     } else if let Some(d) = v.date() {
-        if (d - now).abs() > state.config.max_skew_secs {
+        if (d - now).abs() > state.config().max_skew_secs {
             return Err(OssError::new(
                 403,
                 "RequestTimeTooSkewed",
@@ -272,11 +272,11 @@ pub fn authenticate(
         ));
     }
     if let Some(r) = v.region() {
-        if r != state.config.region {
+        if r != state.config().region {
             return Err(OssError::invalid_argument(format!(
                 "Invalid signing region in Authorization header: `{}`, expected `{}`.",
                 r.chars().take(64).collect::<String>(),
-                state.config.region
+                state.config().region
             )));
         }
     }

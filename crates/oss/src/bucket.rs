@@ -101,7 +101,7 @@ pub fn put_bucket(c: &Call<'_>, body: &mut BodyReader) -> Result<StreamResp, Oss
     }
     match c
         .backend()
-        .create_bucket(c.bucket(), &uid, &c.state().config.region)
+        .create_bucket(c.bucket(), &uid, &c.state().config().region)
     {
         Ok(_) => {}
         Err(StoreError::BucketAlreadyExists(b)) => {

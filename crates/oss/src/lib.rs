@@ -347,7 +347,7 @@ impl Oss {
         if e.status >= 500 {
             eprintln!("keyless: oss {request_id}: {} {}", e.code, e.message);
         }
-        let xml = e.body(request_id, &self.state.config.host_id);
+        let xml = e.body(request_id, &self.state.config().host_id);
         let mut headers: Vec<(String, String)> =
             vec![("content-type".into(), "application/xml".into())];
         for (k, v) in &e.headers {
@@ -384,7 +384,7 @@ impl Oss {
         resp.headers.push(("x-oss-request-id".into(), request_id));
         resp.headers.push(("server".into(), "AliyunOSS".into()));
         resp.headers
-            .push(("date".into(), http_date(self.state.clock.now_millis())));
+            .push(("date".into(), http_date(self.state.clock().now_millis())));
         resp
     }
 }
@@ -410,7 +410,7 @@ impl Handler for Oss {
         let mut r = HttpResp::new(
             e.status,
             "application/xml",
-            e.body(&request_id, &self.state.config.host_id),
+            e.body(&request_id, &self.state.config().host_id),
         );
         r.headers.push(("x-oss-request-id".into(), request_id));
         r.headers.push(("server".into(), "AliyunOSS".into()));

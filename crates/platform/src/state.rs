@@ -4,7 +4,11 @@ use crate::audit::Auditor;
 use crate::clock::Clock;
 use crate::limits::{RateLimiter, ReplayCache};
 use keyless_policy::{system_policy, Policy, PolicyKind};
-use keyless_store::{AccessKey, PolicyType, PrincipalRef, Role, Store, StoreError, User};
+use keyless_store::{
+    AccessKey, Account, AttachedDocument, Attachment, AuditRecord, CustomPolicy, Event, KeyStatus,
+    NewPolicy, Page, PageRequest, PolicyType, PolicyVersion, PrincipalRef, Role, RoleUpdate, Store,
+    StoreError, User, UserUpdate,
+};
 use keyless_token::KeyRing;
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -47,16 +51,18 @@ pub struct RoleEntry {
     pub policies: Vec<Policy>,
 }
 
-/// Everything the front-ends share.
+/// Everything the front-ends share. Fields are private: the store is reached through
+/// [`State::store`], a wrapper that drops the identity and policy caches after every write
+/// (committed or not), so no caller has to remember to invalidate.
 pub struct State {
-    pub store: Arc<dyn Store>,
-    pub clock: Arc<dyn Clock>,
-    pub config: Config,
-    pub ring: RwLock<Arc<KeyRing>>,
-    pub cache: Cache,
-    pub nonces: ReplayCache,
-    pub limiter: RateLimiter,
-    pub audit: Auditor,
+    store: InvalidatingStore,
+    clock: Arc<dyn Clock>,
+    config: Config,
+    ring: RwLock<Arc<KeyRing>>,
+    cache: Arc<Cache>,
+    nonces: ReplayCache,
+    limiter: RateLimiter,
+    audit: Auditor,
 }
 
 impl State {
@@ -69,15 +75,63 @@ impl State {
     ) -> Self {
         let limiter = RateLimiter::new(config.assume_role_rate, config.assume_role_burst, 100_000);
         let window = config.max_skew_secs * 2 * 1000;
+        let cache = Arc::new(Cache::default());
         State {
-            store,
+            store: InvalidatingStore {
+                inner: store,
+                cache: cache.clone(),
+            },
             clock,
             ring: RwLock::new(Arc::new(ring)),
-            cache: Cache::default(),
+            cache,
             nonces: ReplayCache::new(1 << 20, window),
             limiter,
             audit,
             config,
+        }
+    }
+
+    /// The store. Every identity or policy write through it invalidates the caches.
+    pub fn store(&self) -> &dyn Store {
+        &self.store
+    }
+
+    /// The injected clock.
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    /// The tunables this server runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The audit writer.
+    pub fn audit(&self) -> &Auditor {
+        &self.audit
+    }
+
+    /// The V3 nonce cache (replay protection).
+    pub fn nonces(&self) -> &ReplayCache {
+        &self.nonces
+    }
+
+    /// The per-caller AssumeRole rate limiter.
+    pub fn limiter(&self) -> &RateLimiter {
+        &self.limiter
+    }
+
+    /// A compiled session policy by the session's AccessKeyId.
+    pub fn session_policy(&self, akid: &str, doc: &str) -> Option<Arc<Policy>> {
+        self.cache.session_policy(akid, doc)
+    }
+
+    /// Replaces the key ring (rotation). Sessions sealed with keys the new ring still holds keep
+    /// opening.
+    pub fn set_ring(&self, ring: KeyRing) {
+        match self.ring.write() {
+            Ok(mut g) => *g = Arc::new(ring),
+            Err(p) => *p.into_inner() = Arc::new(ring),
         }
     }
 
@@ -91,14 +145,17 @@ impl State {
     /// An AccessKey by id (cached; misses are not cached so random ids cannot grow memory).
     pub fn access_key(&self, id: &str) -> Result<Option<Arc<AccessKey>>, StoreError> {
         self.cache.keys.get_or_load(&id.to_owned(), || {
-            self.store.find_access_key(id).map(|k| k.map(Arc::new))
+            self.store
+                .inner
+                .find_access_key(id)
+                .map(|k| k.map(Arc::new))
         })
     }
 
     pub fn user(&self, account: &str, name: &str) -> Result<Option<Arc<User>>, StoreError> {
         self.cache.users.get_or_load(
             &(account.to_owned(), name.to_ascii_lowercase()),
-            || match self.store.get_user(account, name) {
+            || match self.store.inner.get_user(account, name) {
                 Ok(u) => Ok(Some(Arc::new(u))),
                 Err(StoreError::NotFound(..)) => Ok(None),
                 Err(e) => Err(e),
@@ -115,7 +172,7 @@ impl State {
     ) -> Result<Arc<Vec<Policy>>, StoreError> {
         let key = (account.to_owned(), p.kind(), p.name().to_ascii_lowercase());
         let got = self.cache.policies.get_or_load(&key, || {
-            let docs = self.store.attached_documents(account, p)?;
+            let docs = self.store.inner.attached_documents(account, p)?;
             let mut out = Vec::with_capacity(docs.len());
             for d in docs {
                 match d.policy_type {
@@ -142,7 +199,7 @@ impl State {
         self.cache
             .roles
             .get_or_load(&(account.to_owned(), name.to_ascii_lowercase()), || {
-                let role = match self.store.get_role(account, name) {
+                let role = match self.store.inner.get_role(account, name) {
                     Ok(r) => r,
                     Err(StoreError::NotFound(..)) => return Ok(None),
                     Err(e) => return Err(e),
@@ -158,9 +215,305 @@ impl State {
             })
     }
 
-    /// Called after every committed RAM change: cached identities and policies are dropped.
+    /// Drops cached identities and policies (writes through [`State::store`] do this
+    /// themselves; this is for changes made behind the store's back, e.g. tests).
     pub fn invalidate(&self) {
         self.cache.invalidate();
+    }
+}
+
+/// The store as the front-ends see it: reads pass through; every write to identities or
+/// policies invalidates the caches after it returns (a failed write too: it costs a reload, and
+/// a write that failed after committing must not leave a stale cache).
+struct InvalidatingStore {
+    inner: Arc<dyn Store>,
+    cache: Arc<Cache>,
+}
+
+impl InvalidatingStore {
+    fn after<T>(&self, r: StoreResult<T>) -> StoreResult<T> {
+        self.cache.invalidate();
+        r
+    }
+}
+
+type StoreResult<T> = Result<T, StoreError>;
+
+impl keyless_store::IdentityStore for InvalidatingStore {
+    fn create_account(&self, account_id: &str, now: i64) -> StoreResult<Account> {
+        self.after(self.inner.create_account(account_id, now))
+    }
+
+    fn get_account(&self, account_id: &str) -> StoreResult<Account> {
+        self.inner.get_account(account_id)
+    }
+
+    fn list_accounts(&self) -> StoreResult<Vec<Account>> {
+        self.inner.list_accounts()
+    }
+
+    fn create_access_key(&self, key: &AccessKey) -> StoreResult<()> {
+        self.after(self.inner.create_access_key(key))
+    }
+
+    fn find_access_key(&self, access_key_id: &str) -> StoreResult<Option<AccessKey>> {
+        self.inner.find_access_key(access_key_id)
+    }
+
+    fn list_access_keys(
+        &self,
+        account_id: &str,
+        user_name: Option<&str>,
+    ) -> StoreResult<Vec<AccessKey>> {
+        self.inner.list_access_keys(account_id, user_name)
+    }
+
+    fn update_access_key_status(
+        &self,
+        account_id: &str,
+        user_name: Option<&str>,
+        access_key_id: &str,
+        status: KeyStatus,
+    ) -> StoreResult<()> {
+        self.after(self.inner.update_access_key_status(
+            account_id,
+            user_name,
+            access_key_id,
+            status,
+        ))
+    }
+
+    fn delete_access_key(
+        &self,
+        account_id: &str,
+        user_name: Option<&str>,
+        access_key_id: &str,
+    ) -> StoreResult<()> {
+        self.after(
+            self.inner
+                .delete_access_key(account_id, user_name, access_key_id),
+        )
+    }
+
+    fn create_user(&self, user: &User) -> StoreResult<()> {
+        self.after(self.inner.create_user(user))
+    }
+
+    fn get_user(&self, account_id: &str, user_name: &str) -> StoreResult<User> {
+        self.inner.get_user(account_id, user_name)
+    }
+
+    fn list_users(&self, account_id: &str, page: &PageRequest) -> StoreResult<Page<User>> {
+        self.inner.list_users(account_id, page)
+    }
+
+    fn update_user(
+        &self,
+        account_id: &str,
+        user_name: &str,
+        update: &UserUpdate,
+        now: i64,
+    ) -> StoreResult<User> {
+        self.after(self.inner.update_user(account_id, user_name, update, now))
+    }
+
+    fn delete_user(&self, account_id: &str, user_name: &str) -> StoreResult<()> {
+        self.after(self.inner.delete_user(account_id, user_name))
+    }
+
+    fn create_role(&self, role: &Role) -> StoreResult<()> {
+        self.after(self.inner.create_role(role))
+    }
+
+    fn get_role(&self, account_id: &str, role_name: &str) -> StoreResult<Role> {
+        self.inner.get_role(account_id, role_name)
+    }
+
+    fn list_roles(&self, account_id: &str, page: &PageRequest) -> StoreResult<Page<Role>> {
+        self.inner.list_roles(account_id, page)
+    }
+
+    fn update_role(
+        &self,
+        account_id: &str,
+        role_name: &str,
+        update: &RoleUpdate,
+        now: i64,
+    ) -> StoreResult<Role> {
+        self.after(self.inner.update_role(account_id, role_name, update, now))
+    }
+
+    fn delete_role(&self, account_id: &str, role_name: &str) -> StoreResult<()> {
+        self.after(self.inner.delete_role(account_id, role_name))
+    }
+}
+
+impl keyless_store::PolicyStore for InvalidatingStore {
+    fn create_policy(&self, policy: &NewPolicy) -> StoreResult<CustomPolicy> {
+        self.after(self.inner.create_policy(policy))
+    }
+
+    fn get_policy(&self, account_id: &str, policy_name: &str) -> StoreResult<CustomPolicy> {
+        self.inner.get_policy(account_id, policy_name)
+    }
+
+    fn list_policies(
+        &self,
+        account_id: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Page<CustomPolicy>> {
+        self.inner.list_policies(account_id, page)
+    }
+
+    fn delete_policy(&self, account_id: &str, policy_name: &str) -> StoreResult<()> {
+        self.after(self.inner.delete_policy(account_id, policy_name))
+    }
+
+    fn create_policy_version(
+        &self,
+        account_id: &str,
+        policy_name: &str,
+        document: &str,
+        set_as_default: bool,
+        rotate: bool,
+        now: i64,
+    ) -> StoreResult<PolicyVersion> {
+        self.after(self.inner.create_policy_version(
+            account_id,
+            policy_name,
+            document,
+            set_as_default,
+            rotate,
+            now,
+        ))
+    }
+
+    fn get_policy_version(
+        &self,
+        account_id: &str,
+        policy_name: &str,
+        version_id: &str,
+    ) -> StoreResult<PolicyVersion> {
+        self.inner
+            .get_policy_version(account_id, policy_name, version_id)
+    }
+
+    fn list_policy_versions(
+        &self,
+        account_id: &str,
+        policy_name: &str,
+    ) -> StoreResult<Vec<PolicyVersion>> {
+        self.inner.list_policy_versions(account_id, policy_name)
+    }
+
+    fn delete_policy_version(
+        &self,
+        account_id: &str,
+        policy_name: &str,
+        version_id: &str,
+    ) -> StoreResult<()> {
+        self.after(
+            self.inner
+                .delete_policy_version(account_id, policy_name, version_id),
+        )
+    }
+
+    fn set_default_policy_version(
+        &self,
+        account_id: &str,
+        policy_name: &str,
+        version_id: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        self.after(
+            self.inner
+                .set_default_policy_version(account_id, policy_name, version_id, now),
+        )
+    }
+
+    fn attach_policy(&self, attachment: &Attachment) -> StoreResult<()> {
+        self.after(self.inner.attach_policy(attachment))
+    }
+
+    fn detach_policy(
+        &self,
+        account_id: &str,
+        principal: &PrincipalRef,
+        policy_type: PolicyType,
+        policy_name: &str,
+    ) -> StoreResult<()> {
+        self.after(
+            self.inner
+                .detach_policy(account_id, principal, policy_type, policy_name),
+        )
+    }
+
+    fn list_attachments(
+        &self,
+        account_id: &str,
+        principal: &PrincipalRef,
+    ) -> StoreResult<Vec<Attachment>> {
+        self.inner.list_attachments(account_id, principal)
+    }
+
+    fn attached_documents(
+        &self,
+        account_id: &str,
+        principal: &PrincipalRef,
+    ) -> StoreResult<Vec<AttachedDocument>> {
+        self.inner.attached_documents(account_id, principal)
+    }
+}
+
+impl keyless_store::AuditLog for InvalidatingStore {
+    fn append_audit(&self, records: &[AuditRecord]) -> StoreResult<()> {
+        self.inner.append_audit(records)
+    }
+
+    fn recent_audit(&self, limit: usize) -> StoreResult<Vec<AuditRecord>> {
+        self.inner.recent_audit(limit)
+    }
+}
+
+impl keyless_store::RecordStore for InvalidatingStore {
+    fn get_meta(&self, key: &str) -> StoreResult<Option<Vec<u8>>> {
+        self.inner.get_meta(key)
+    }
+
+    fn put_meta(&self, key: &str, value: &[u8]) -> StoreResult<()> {
+        self.inner.put_meta(key, value)
+    }
+
+    fn create_record(&self, kind: &str, key: &str, value: &str, now: i64) -> StoreResult<()> {
+        self.inner.create_record(kind, key, value, now)
+    }
+
+    fn put_record(&self, kind: &str, key: &str, value: &str, now: i64) -> StoreResult<()> {
+        self.inner.put_record(kind, key, value, now)
+    }
+
+    fn get_record(&self, kind: &str, key: &str) -> StoreResult<Option<String>> {
+        self.inner.get_record(kind, key)
+    }
+
+    fn list_records(&self, kind: &str, prefix: &str) -> StoreResult<Vec<(String, String)>> {
+        self.inner.list_records(kind, prefix)
+    }
+
+    fn delete_record(&self, kind: &str, key: &str) -> StoreResult<bool> {
+        self.inner.delete_record(kind, key)
+    }
+
+    fn append_event(&self, stream: &str, event: &Event) -> StoreResult<()> {
+        self.inner.append_event(stream, event)
+    }
+
+    fn list_events(&self, stream: &str) -> StoreResult<Vec<Event>> {
+        self.inner.list_events(stream)
+    }
+
+    fn delete_events(&self, stream: &str) -> StoreResult<()> {
+        self.inner.delete_events(stream)
     }
 }
 
@@ -248,5 +601,85 @@ impl<K: Eq + Hash + Clone, V: Clone> CacheMap<K, V> {
             }
         }
         Ok(loaded)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use crate::clock::ManualClock;
+    use keyless_store::SqliteStore;
+
+    const ACCOUNT: &str = "1234567890123456";
+
+    fn state(dir: &std::path::Path) -> State {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir).unwrap());
+        store.create_account(ACCOUNT, 1).unwrap();
+        let audit = Auditor::start(store.clone());
+        State::new(
+            store,
+            Arc::new(ManualClock::new(1_700_000_000)),
+            Config::default(),
+            KeyRing::new([7u8; keyless_token::KEY_LEN], 1_700_000_000),
+            audit,
+        )
+    }
+
+    fn role(name: &str) -> Role {
+        Role {
+            account_id: ACCOUNT.into(),
+            role_id: "3000000000000000001".into(),
+            role_name: name.into(),
+            arn: format!("acs:ram::{ACCOUNT}:role/{name}"),
+            description: String::new(),
+            trust_policy: r#"{"Version":"1","Statement":[]}"#.into(),
+            max_session_duration: 3600,
+            service_linked: false,
+            created_at: 1,
+            updated_at: 1,
+        }
+    }
+
+    /// A write through `State::store` is seen by the next cached read without anyone calling
+    /// `invalidate` (the caches used to rely on every caller remembering it).
+    #[test]
+    fn writes_through_the_state_invalidate_the_caches() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = state(dir.path());
+        assert!(s.role(ACCOUNT, "r").unwrap().is_none());
+        s.store().create_role(&role("r")).unwrap();
+        let cached = s.role(ACCOUNT, "r").unwrap().expect("role after create");
+        assert!(cached.policies.is_empty());
+
+        s.store()
+            .attach_policy(&keyless_store::Attachment {
+                account_id: ACCOUNT.into(),
+                principal: PrincipalRef::Role("r".into()),
+                policy_type: PolicyType::System,
+                policy_name: "AliyunOSSReadOnlyAccess".into(),
+                description: String::new(),
+                default_version: String::new(),
+                attached_at: 2,
+            })
+            .unwrap();
+        let after = s.role(ACCOUNT, "r").unwrap().expect("role after attach");
+        assert_eq!(after.policies.len(), 1, "the attachment is seen at once");
+
+        s.store().delete_role(ACCOUNT, "r").ok();
+        s.store()
+            .detach_policy(
+                ACCOUNT,
+                &PrincipalRef::Role("r".into()),
+                PolicyType::System,
+                "AliyunOSSReadOnlyAccess",
+            )
+            .ok();
+        s.store().delete_role(ACCOUNT, "r").unwrap();
+        assert!(
+            s.role(ACCOUNT, "r").unwrap().is_none(),
+            "deleted roles vanish"
+        );
+        s.audit().shutdown();
     }
 }

@@ -275,9 +275,9 @@ impl Ram {
 
     fn run(&self, c: &RpcCall<'_>) -> Result<Map<String, Value>, ApiError> {
         let s = c.state;
-        let store = &s.store;
+        let store = &s.store();
         let a = c.caller.account_id().to_owned();
-        let now = s.clock.now();
+        let now = s.clock().now();
         Ok(match c.action.as_str() {
             "CreateRole" => {
                 let name = c.req("RoleName")?;
@@ -732,11 +732,8 @@ impl Product for Ram {
             Err(e) => (String::new(), Err(e)),
         };
         if mutating {
-            if result.is_ok() {
-                c.state.invalidate();
-            }
-            c.state.audit.record_sync(AuditRecord {
-                time: c.state.clock.now(),
+            c.state.audit().record_sync(AuditRecord {
+                time: c.state.clock().now(),
                 request_id: c.request_id.clone(),
                 account_id: c.caller.account_id().to_owned(),
                 actor: c.caller.arn(),

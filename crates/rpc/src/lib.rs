@@ -123,7 +123,7 @@ impl<P: Product> RpcHandler<P> {
     }
 
     fn render_error(&self, e: &ApiError, request_id: &str, xml: bool) -> HttpResp {
-        let body = e.body(request_id, &self.state.config.host_id);
+        let body = e.body(request_id, &self.state.config().host_id);
         if e.status >= 500 {
             eprintln!("keyless: {request_id}: {} {}", e.code, e.message);
         }

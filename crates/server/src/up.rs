@@ -312,27 +312,23 @@ pub fn run(opts: UpOptions) -> Result<(), UpError> {
         let _ = tokio::task::spawn_blocking(move || r.shutdown()).await;
         Ok::<(), UpError>(())
     });
-    state.audit.shutdown();
+    state.audit().shutdown();
     let _ = std::fs::remove_file(&env_path);
     result
 }
 
 fn rotate_now(state: &State, path: &Path) {
     let Ok(key) = fresh_key() else { return };
-    let now = state.clock.now();
+    let now = state.clock().now();
     let mut ring = (*state.ring()).clone();
     if ring.rotate_if_due(
         now,
-        state.config.key_rotation_secs,
+        state.config().key_rotation_secs,
         DEFAULT_MAX_TOKEN_LIFETIME_SECS,
         key,
     ) {
         match keyless_platform::fs::write_atomic(path, ring.to_bytes().expose_secret()) {
-            Ok(()) => {
-                if let Ok(mut g) = state.ring.write() {
-                    *g = Arc::new(ring);
-                }
-            }
+            Ok(()) => state.set_ring(ring),
             Err(e) => eprintln!("keyless: cannot persist the rotated key ring: {e}"),
         }
     }

@@ -134,7 +134,7 @@ fn create_describe_list_delete() {
     assert!(e
         .h
         .state
-        .store
+        .store()
         .list_events(&format!("eas/{sid}"))
         .unwrap()
         .is_empty());

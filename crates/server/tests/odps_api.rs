@@ -406,7 +406,7 @@ fn projects_are_created_once_and_validated() {
     odps::create_project(&h.state, ACCOUNT, "Second_Proj").unwrap();
     assert!(h
         .state
-        .store
+        .store()
         .get_record("odps.project", "second_proj")
         .unwrap()
         .is_some());

@@ -121,7 +121,7 @@ fn bad_signatures_and_keys() {
     );
     // A disabled key.
     h.state
-        .store
+        .store()
         .create_access_key(&AccessKey {
             access_key_id: "LTAIdisabled000000000000".into(),
             account_id: ACCOUNT.into(),
@@ -436,9 +436,9 @@ fn table_level_custom_policy() {
 fn projects_of_other_accounts_are_closed() {
     let (h, o) = setup();
     let other = "2222222222222222";
-    h.state.store.create_account(other, T0).unwrap();
+    h.state.store().create_account(other, T0).unwrap();
     h.state
-        .store
+        .store()
         .create_access_key(&AccessKey {
             access_key_id: "LTAIotheraccount00000000".into(),
             account_id: other.into(),

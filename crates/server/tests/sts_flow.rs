@@ -159,7 +159,7 @@ fn rotated_keys_keep_old_tokens_valid_until_expiry() {
     {
         let mut ring = (*h.state.ring()).clone();
         assert!(ring.rotate_if_due(h.clock.now_secs(), 1, 43_200, [2u8; 32]));
-        *h.state.ring.write().unwrap() = std::sync::Arc::new(ring);
+        h.state.set_ring(ring);
     }
     let new = h.session(h.assume(&alice, &arn, &[]));
     assert_ne!(old.token, new.token);
@@ -300,8 +300,8 @@ fn audit_records_every_issue_and_change_without_secrets() {
     let arn = h.role("r", &[]);
     let s = h.session(h.assume(&alice, &arn, &[]));
     let _ = h.assume(&h.root, &arn, &[]);
-    h.state.audit.shutdown(); // flush the group-commit queue
-    let records = h.state.store.recent_audit(1000).unwrap();
+    h.state.audit().shutdown(); // flush the group-commit queue
+    let records = h.state.store().recent_audit(1000).unwrap();
     let text = format!("{records:?}");
     for secret in [
         alice.secret.expose_secret(),

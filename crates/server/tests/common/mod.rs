@@ -242,7 +242,7 @@ impl Harness {
 
 impl Drop for Harness {
     fn drop(&mut self) {
-        self.state.audit.shutdown();
+        self.state.audit().shutdown();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -183,7 +183,7 @@ impl OssHarness {
             .unwrap(),
         );
         backend.create_bucket(BUCKET, ACCOUNT, REGION).unwrap();
-        let store = h.state.store.clone();
+        let store = h.state.store();
         store.create_account(OTHER_ACCOUNT, T0).unwrap();
         let other_root = Creds {
             id: "LTAIotherroot00000000000".into(),
