@@ -82,7 +82,11 @@ pub fn unix_day(year: i64, month: u32, day: u32) -> Option<i64> {
         i8::try_from(day).ok()?,
     )
     .ok()?;
-    Some(date.duration_since(EPOCH).as_secs().div_euclid(SECS_PER_DAY))
+    Some(
+        date.duration_since(EPOCH)
+            .as_secs()
+            .div_euclid(SECS_PER_DAY),
+    )
 }
 
 /// Unix seconds of a UTC date and time, checked strictly: `None` for an impossible date, hour
@@ -124,14 +128,20 @@ mod tests {
         );
         assert_eq!(c.to_unix(), Some(0));
         let c = Civil::from_unix(-1);
-        assert_eq!((c.year, c.month, c.day, c.second, c.weekday), (1969, 12, 31, 59, 2));
+        assert_eq!(
+            (c.year, c.month, c.day, c.second, c.weekday),
+            (1969, 12, 31, 59, 2)
+        );
         assert_eq!(unix_day(2000, 2, 29), Some(11_016));
         assert_eq!(unix_day(2100, 2, 29), None);
         assert_eq!(unix_day(2024, 13, 1), None);
         assert_eq!(unix_day(2024, 1, 0), None);
         assert_eq!(unix_day(10_000, 1, 1), None);
         assert_eq!(unix_day(-9999, 1, 1), Some(-4_371_587));
-        assert_eq!(unix_from_civil(9999, 12, 31, 23, 59, 59), Some(253_402_300_799));
+        assert_eq!(
+            unix_from_civil(9999, 12, 31, 23, 59, 59),
+            Some(253_402_300_799)
+        );
         assert_eq!(unix_from_civil(2026, 1, 1, 24, 0, 0), None);
         assert_eq!(unix_from_civil(2026, 1, 1, 0, 60, 0), None);
         assert_eq!(unix_from_civil(2026, 1, 1, 0, 0, 60), None);

@@ -166,11 +166,7 @@ pub fn parse_basic_date(s: &str) -> Option<i64> {
     if b.len() != 8 {
         return None;
     }
-    let day = unix_day(
-        digits(b, 0, 4)?.into(),
-        digits(b, 4, 2)?,
-        digits(b, 6, 2)?,
-    )?;
+    let day = unix_day(digits(b, 0, 4)?.into(), digits(b, 4, 2)?, digits(b, 6, 2)?)?;
     Some(day * SECS_PER_DAY)
 }
 
@@ -318,7 +314,10 @@ mod tests {
             format_iso8601_basic(1_795_842_847).as_deref(),
             Some("20261128T051407Z")
         );
-        assert_eq!(format_basic_date(1_795_842_847).as_deref(), Some("20261128"));
+        assert_eq!(
+            format_basic_date(1_795_842_847).as_deref(),
+            Some("20261128")
+        );
         assert_eq!(parse_basic_date("20261128"), Some(1_795_824_000));
         for bad in [
             "",
@@ -331,7 +330,14 @@ mod tests {
         ] {
             assert_eq!(parse_iso8601_basic(bad), None, "{bad}");
         }
-        for bad in ["", "20261128T", "20260230", "2026113", "+0261128", "2026-1-1"] {
+        for bad in [
+            "",
+            "20261128T",
+            "20260230",
+            "2026113",
+            "+0261128",
+            "2026-1-1",
+        ] {
             assert_eq!(parse_basic_date(bad), None, "{bad}");
         }
         assert_eq!(format_iso8601_basic(-62_167_219_201), None);
