@@ -353,10 +353,7 @@ mod tests {
             parse_date("2026-11-28T04:00:00.5Z"),
             Some(parse_date("2026-11-28T04:00:00Z").unwrap() + 500)
         );
-        assert_eq!(
-            parse_date("2024-02-29"),
-            Some(1_709_164_800_000)
-        );
+        assert_eq!(parse_date("2024-02-29"), Some(1_709_164_800_000));
         assert_eq!(parse_date("1795840441"), Some(1_795_840_441_000));
         assert_eq!(parse_date("2023-02-29"), None);
         assert_eq!(parse_date("2026-13-01"), None);
