@@ -1,65 +1,24 @@
 //! Injected time and randomness: nothing else in this crate reads the clock, so expiry and refresh
 //! are tested with [`ManualTimeSource`] instead of sleeps.
+//!
+//! The clock is the workspace's one [`keyless_time::Clock`], under this crate's names:
+//! [`TimeSource`] (implement `now_millis`; `now` is provided), [`SystemTimeSource`] and
+//! [`ManualTimeSource`], whose clones share the same time:
+//!
+//! ```
+//! use keyless_credentials::{ManualTimeSource, TimeSource};
+//!
+//! let clock = ManualTimeSource::new(1_700_000_000);
+//! let view = clock.clone();
+//! clock.advance(60);
+//! assert_eq!(view.now(), 1_700_000_060);
+//! ```
 
 use std::fmt::Debug;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-/// A wall clock in Unix seconds (UTC).
-pub trait TimeSource: Send + Sync + Debug {
-    /// The current time, in Unix seconds.
-    fn now(&self) -> i64;
-}
-
-/// The system clock; the only place this crate calls `SystemTime::now`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemTimeSource;
-
-impl TimeSource for SystemTimeSource {
-    fn now(&self) -> i64 {
-        match SystemTime::now().duration_since(UNIX_EPOCH) {
-            Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-            Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
-        }
-    }
-}
-
-/// A clock that moves only when told to. Clones share the same time.
-///
-/// ```
-/// use keyless_credentials::{ManualTimeSource, TimeSource};
-///
-/// let clock = ManualTimeSource::new(1_700_000_000);
-/// let view = clock.clone();
-/// clock.advance(60);
-/// assert_eq!(view.now(), 1_700_000_060);
-/// ```
-#[derive(Debug, Clone, Default)]
-pub struct ManualTimeSource(Arc<AtomicI64>);
-
-impl ManualTimeSource {
-    /// A clock showing `unix_secs`.
-    pub fn new(unix_secs: i64) -> Self {
-        Self(Arc::new(AtomicI64::new(unix_secs)))
-    }
-
-    /// Moves the clock forward by `secs` (backward if negative).
-    pub fn advance(&self, secs: i64) {
-        self.0.fetch_add(secs, Ordering::SeqCst);
-    }
-
-    /// Sets the clock to `unix_secs`.
-    pub fn set(&self, unix_secs: i64) {
-        self.0.store(unix_secs, Ordering::SeqCst);
-    }
-}
-
-impl TimeSource for ManualTimeSource {
-    fn now(&self) -> i64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
+pub use keyless_time::{
+    Clock as TimeSource, ManualClock as ManualTimeSource, SystemClock as SystemTimeSource,
+};
 
 /// A source of jitter for the refresh time: a fraction in `[0, 1)`.
 pub trait Jitter: Send + Sync + Debug {

@@ -6,7 +6,6 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
@@ -21,14 +20,15 @@ use crate::{
     UploadInfo, MAX_PART_NUMBER, MAX_USER_META_BYTES, MIN_PART_SIZE,
 };
 
-/// The time source: Unix milliseconds. Injected so tests control `LastModified`.
-pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+/// The time source, injected so tests control `LastModified`: the workspace's clock. A closure
+/// returning Unix milliseconds is one too (`Arc::new(move || ms)`).
+pub use keyless_time::Clock;
 
 /// Settings of an [`FsBackend`].
 #[derive(Clone)]
 pub struct FsOptions {
     /// Where timestamps come from; the system clock by default.
-    pub clock: Clock,
+    pub clock: Arc<dyn Clock>,
     /// The smallest part but the last that a completion accepts; [`MIN_PART_SIZE`] by default.
     pub min_part_size: u64,
 }
@@ -36,11 +36,7 @@ pub struct FsOptions {
 impl Default for FsOptions {
     fn default() -> Self {
         Self {
-            clock: Arc::new(|| {
-                SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            }),
+            clock: Arc::new(keyless_time::SystemClock),
             min_part_size: MIN_PART_SIZE,
         }
     }
@@ -337,7 +333,7 @@ impl FsBackend {
 
 impl Inner {
     fn now(&self) -> i64 {
-        (self.opts.clock)()
+        self.opts.clock.now_millis()
     }
 
     fn shared(&self) -> RwLockReadGuard<'_, ()> {

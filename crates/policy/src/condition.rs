@@ -326,118 +326,10 @@ fn v4_in(net: u32, addr: u32, prefix: u8) -> bool {
 }
 
 /// Parses an ISO 8601 date/time (`2026-01-02`, `2026-01-02T03:04Z`, `2026-01-02T03:04:05.678+08:00`,
-/// no zone meaning UTC) or plain epoch seconds, into milliseconds since the epoch.
+/// no zone meaning UTC) or plain epoch seconds, into milliseconds since the epoch (see
+/// [`keyless_time::parse_policy_date_millis`] for every form accepted).
 pub fn parse_date(s: &str) -> Option<i64> {
-    let s = s.trim();
-    if s.is_empty() || s.len() > 40 {
-        return None;
-    }
-    if s.bytes().all(|b| b.is_ascii_digit()) && s.len() <= 12 {
-        return s.parse::<i64>().ok().map(|x| x * 1000);
-    }
-    let b = s.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let part = b.get(r)?;
-        if part.is_empty() || !part.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        std::str::from_utf8(part).ok()?.parse().ok()
-    };
-    let year = num(0..4)?;
-    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
-        return None;
-    }
-    let month = num(5..7)?;
-    let day = num(8..10)?;
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
-        return None;
-    }
-    let mut millis = days_from_civil(year, month, day) * 86_400_000;
-    let mut i = 10;
-    if i == b.len() {
-        return Some(millis);
-    }
-    if b[i] != b'T' && b[i] != b't' && b[i] != b' ' {
-        return None;
-    }
-    i += 1;
-    let hour = num(i..i + 2)?;
-    if b.get(i + 2) != Some(&b':') {
-        return None;
-    }
-    let minute = num(i + 3..i + 5)?;
-    i += 5;
-    let mut second = 0;
-    let mut frac_ms = 0;
-    if b.get(i) == Some(&b':') {
-        second = num(i + 1..i + 3)?;
-        i += 3;
-        if b.get(i) == Some(&b'.') {
-            let start = i + 1;
-            let mut end = start;
-            while end < b.len() && b[end].is_ascii_digit() {
-                end += 1;
-            }
-            if end == start || end - start > 9 {
-                return None;
-            }
-            let digits = &s[start..end];
-            let ms3: String = digits.chars().chain("000".chars()).take(3).collect();
-            frac_ms = ms3.parse::<i64>().ok()?;
-            i = end;
-        }
-    }
-    if hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    millis += ((hour * 60 + minute) * 60 + second) * 1000 + frac_ms;
-    match b.get(i) {
-        None => Some(millis),
-        Some(b'Z') | Some(b'z') if i + 1 == b.len() => Some(millis),
-        Some(&sign @ (b'+' | b'-')) => {
-            let oh = num(i + 1..i + 3)?;
-            let om = match (b.get(i + 3), b.len() - i) {
-                (Some(b':'), 6) => num(i + 4..i + 6)?,
-                (Some(_), 5) => num(i + 3..i + 5)?,
-                (None, 3) => 0,
-                _ => return None,
-            };
-            if oh > 23 || om > 59 {
-                return None;
-            }
-            let off = (oh * 60 + om) * 60_000;
-            Some(if sign == b'+' {
-                millis - off
-            } else {
-                millis + off
-            })
-        }
-        _ => None,
-    }
-}
-
-fn is_leap(y: i64) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if is_leap(y) => 29,
-        _ => 28,
-    }
-}
-
-/// Days since 1970-01-01 (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    keyless_time::parse_policy_date_millis(s)
 }
 
 #[cfg(test)]
@@ -461,10 +353,7 @@ mod tests {
             parse_date("2026-11-28T04:00:00.5Z"),
             Some(parse_date("2026-11-28T04:00:00Z").unwrap() + 500)
         );
-        assert_eq!(
-            parse_date("2024-02-29"),
-            Some(days_from_civil(2024, 2, 29) * 86_400_000)
-        );
+        assert_eq!(parse_date("2024-02-29"), Some(1_709_164_800_000));
         assert_eq!(parse_date("1795840441"), Some(1_795_840_441_000));
         assert_eq!(parse_date("2023-02-29"), None);
         assert_eq!(parse_date("2026-13-01"), None);
@@ -472,6 +361,30 @@ mod tests {
         assert_eq!(parse_date("2026-11-28T04:00:00Zjunk"), None);
         assert_eq!(parse_date("not a date"), None);
         assert_eq!(parse_date(""), None);
+        // Forms kept exactly as they were before the calendar moved to keyless-time.
+        let t = parse_date("2026-11-28T04:00:00Z");
+        assert_eq!(parse_date(" 2026-11-28t04:00z "), t);
+        assert_eq!(parse_date("2026-11-28 04:00"), t);
+        assert_eq!(parse_date("2026-11-28T12:00+08"), t);
+        assert_eq!(parse_date("2026-11-27T20:00:00-08:00"), t);
+        assert_eq!(parse_date("2026-11-28T03:59:60Z"), t);
+        assert_eq!(
+            parse_date("2026-11-28T04:00:00.123456789Z"),
+            t.map(|x| x + 123)
+        );
+        for bad in [
+            "2026-11-28T04:00:00.Z",
+            "2026-11-28T04:00:00.1234567890Z",
+            "2026-11-28T04:00:61Z",
+            "2026-11-28T04:00+24:00",
+            "2026-11-28T04:00+08:0",
+            "2026-11-28T04",
+            "2026-11-28X04:00",
+            "2026-1-28",
+            "1234567890123",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
     }
 
     #[test]
