@@ -66,24 +66,7 @@ pub const DEFAULT_ROLE_NAME: &str = "keyless";
 /// or a suspended machine is noticed).
 const MAX_SLEEP_MS: i64 = 30_000;
 
-/// A source of the current time.
-pub trait Clock: Send + Sync {
-    /// Milliseconds since the Unix epoch.
-    fn now_millis(&self) -> i64;
-}
-
-/// The system clock.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_millis(&self) -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            .unwrap_or(0)
-    }
-}
+pub use keyless_time::{Clock, SystemClock};
 
 /// What the agent serves and where it gets it.
 #[derive(Clone, Debug)]
