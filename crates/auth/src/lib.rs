@@ -14,9 +14,20 @@
 //! any other crate construct a caller; decide anything without a full request context
 //! ([`request_context`], [`platform_context`]).
 //!
+//! A caller can be read anywhere:
+//!
+//! ```
+//! fn describe(c: &keyless_auth::Caller) -> String {
+//!     format!("{} in {}", c.arn(), c.account_id())
+//! }
+//! ```
+//!
+//! but not built outside this crate — its field is private, and there is no public constructor:
+//!
 //! ```compile_fail
-//! // A caller cannot be built outside this crate: its fields are private.
-//! let c = keyless_auth::Caller { identity: todo!() };
+//! fn forge(c: &keyless_auth::Caller) -> keyless_auth::Caller {
+//!     keyless_auth::Caller { identity: c.identity.clone() }
+//! }
 //! ```
 //!
 //! ```compile_fail
