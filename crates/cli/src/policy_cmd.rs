@@ -176,9 +176,6 @@ fn eval(a: EvalArgs) -> anyhow::Result<ExitCode> {
 
 /// The wall clock as `YYYY-MM-DDTHH:MM:SSZ` (the shell supplies time; the engine never reads it).
 fn now_iso8601() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    keyless_token::format_expiration(secs)
+    use keyless_time::Clock as _;
+    keyless_token::format_expiration(keyless_time::SystemClock.now())
 }
