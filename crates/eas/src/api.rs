@@ -659,18 +659,12 @@ fn parse_time(s: &str) -> Option<i64> {
     let (y, mo, da) = (dp.next()??, dp.next()??, dp.next()??);
     let mut tp = t.split(':').map(|x| x.parse::<i64>().ok());
     let (h, mi, se) = (tp.next()??, tp.next()??, tp.next().unwrap_or(Some(0))?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&da) || h > 23 || mi > 59 || se > 60 {
-        return None;
-    }
-    // Days from civil (Howard Hinnant).
-    let y2 = if mo <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + da - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + h * 3600 + mi * 60 + se)
+    let n = |x: i64| u32::try_from(x).ok();
+    // A leap second (`:60`) is read as the next second, as before; an impossible date (Feb 31)
+    // is refused rather than rolled over into the next month.
+    let leap = i64::from(se == 60);
+    let t = keyless_time::unix_from_civil(y, n(mo)?, n(da)?, n(h)?, n(mi)?, n(se - leap)?)?;
+    Some(t + leap)
 }
 
 pub fn events(c: &Call<'_>, cluster: &str, name: &str) -> Result<Value, ApiError> {
@@ -877,5 +871,8 @@ mod tests {
             keyless_token::parse_expiration("2024-05-21T10:39:29Z").ok()
         );
         assert_eq!(parse_time("yesterday"), None);
+        assert_eq!(parse_time("2024-02-31T00:00:00Z"), None);
+        assert_eq!(parse_time("2024-02-29T00:00:00Z"), Some(1_709_164_800));
+        assert_eq!(parse_time("1970-01-01T00:00:60Z"), Some(60));
     }
 }
