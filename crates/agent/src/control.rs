@@ -12,7 +12,7 @@ use hyper_util::rt::TokioIo;
 use keyless_secret::{SecretBytes, SecretString};
 use tokio::net::TcpStream;
 
-use crate::creds::Credentials;
+use crate::creds::{self, Credentials};
 use crate::AgentError;
 
 /// The path, under the control URL, that hands out an instance's credentials.
@@ -158,7 +158,7 @@ impl ControlPlane {
         match status {
             StatusCode::OK => {
                 let body = SecretBytes::new(Vec::from(body));
-                Credentials::from_json(body.expose_secret()).map_err(AgentError::InvalidAnswer)
+                creds::parse(body.expose_secret()).map_err(AgentError::InvalidAnswer)
             }
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Err(AgentError::Unauthorized {
                 status: status.as_u16(),

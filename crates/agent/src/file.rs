@@ -1,44 +1,23 @@
-//! The credentials file, written so no reader ever sees half of it: a temporary file in the same
-//! directory, mode 0600 from creation, written, fsynced, renamed over `credentials`, and the
-//! directory fsynced.
+//! The credentials file, written so no reader ever sees half of it: `keyless_wire::fs::write_atomic`
+//! (a temporary file in the same directory, mode 0600 from creation, written, fsynced, renamed
+//! over `credentials`, and the directory fsynced) — all done before it returns, so the caller can
+//! serve the same set only once the file is published.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The file's name inside the credentials directory (seen as `/etc/ram/credentials`).
 pub const FILE_NAME: &str = "credentials";
-const TMP_PREFIX: &str = ".credentials.tmp-";
-
-static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// The path of the credentials file in `dir`.
 pub fn path_in(dir: &Path) -> PathBuf {
     dir.join(FILE_NAME)
 }
 
-/// Replaces `dir/credentials` with `content`, atomically.
+/// Replaces `dir/credentials` with `content`, atomically and durably.
 pub fn write_atomic(dir: &Path, content: &[u8]) -> io::Result<()> {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!("{TMP_PREFIX}{}-{n}", std::process::id()));
-    let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(content)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path_in(dir))?;
-        File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    keyless_wire::fs::write_atomic(&path_in(dir), content).map_err(io::Error::from)
 }
 
 /// Removes temporary files a killed agent may have left behind.
@@ -46,8 +25,9 @@ pub fn remove_leftovers(dir: &Path) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };
+    let prefix = keyless_wire::fs::temp_prefix(FILE_NAME);
     for entry in entries.flatten() {
-        if entry.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
             let _ = fs::remove_file(entry.path());
         }
     }
@@ -62,7 +42,11 @@ mod tests {
     fn writes_replaces_and_leaves_no_temp_files() {
         let dir = std::env::temp_dir().join(format!("keyless-agent-file-{}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
-        fs::write(dir.join(format!("{TMP_PREFIX}1-1")), b"junk").unwrap();
+        fs::write(
+            dir.join(format!("{}1-1", keyless_wire::fs::temp_prefix(FILE_NAME))),
+            b"junk",
+        )
+        .unwrap();
         remove_leftovers(&dir);
         write_atomic(&dir, b"{\"a\":1}").unwrap();
         write_atomic(&dir, b"{\"a\":2}").unwrap();

@@ -232,17 +232,17 @@ impl Inner {
             .valid(token, now)
     }
 
-    fn served_from(&self, creds: &Credentials, fetched_at: i64, refresh_at: i64) -> Served {
+    fn served_from(&self, set: &Credentials, fetched_at: i64, refresh_at: i64) -> Served {
         Served {
-            access_key_id: creds.access_key_id.clone(),
-            role_name: creds
+            access_key_id: set.access_key_id.clone(),
+            role_name: set
                 .role_name
                 .clone()
                 .unwrap_or_else(|| DEFAULT_ROLE_NAME.to_string()),
-            expires_at_ms: creds.expiration.saturating_mul(1000),
+            expires_at_ms: set.expiration.saturating_mul(1000),
             refresh_at_ms: refresh_at,
-            uri_doc: creds.uri_document(),
-            ecs_doc: creds.ecs_document(fetched_at.div_euclid(1000)),
+            uri_doc: creds::uri_document(set),
+            ecs_doc: creds::ecs_document(set, fetched_at.div_euclid(1000)),
         }
     }
 
@@ -372,7 +372,7 @@ impl Inner {
             return;
         };
         let raw = keyless_secret::SecretBytes::new(raw);
-        let Ok(creds) = Credentials::from_json(raw.expose_secret()) else {
+        let Ok(creds) = creds::parse(raw.expose_secret()) else {
             return;
         };
         let now = self.now_millis();
@@ -633,7 +633,7 @@ mod tests {
 
     fn creds(n: u32) -> Credentials {
         let exp = timefmt::format_utc(NOW / 1000 + 3600);
-        Credentials::from_json(
+        creds::parse(
             format!(
                 r#"{{"Code":"Success","AccessKeyId":"STS.unit{n}","AccessKeySecret":"s{n}","SecurityToken":"t{n}","Expiration":"{exp}"}}"#
             )

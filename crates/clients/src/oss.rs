@@ -7,11 +7,15 @@ use keyless_credentials::{
     Credentials, CredentialsError, ProvideCredentials, SystemTimeSource, TimeSource, Timeouts,
 };
 use keyless_sign::{oss_v1, percent_encode, OssResource, RequestParts};
+use keyless_wire::xml::{self, Limits};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Largest object `get` reads into memory.
 pub const MAX_GET_BYTES: usize = 1 << 30;
+
+/// Largest listing page read.
+const MAX_LIST_BYTES: usize = 16 << 20;
 
 /// Errors of the OSS client.
 #[derive(Debug, thiserror::Error)]
@@ -146,12 +150,13 @@ impl<P: ProvideCredentials> OssClient<P> {
             .await
             .map_err(|e| OssError::Transport(format!("{}: {e}", self.url.authority)))?;
         if resp.status >= 300 {
-            let text = String::from_utf8_lossy(&resp.body);
+            let doc = xml::parse_with(&resp.body, &RESPONSE_LIMITS).unwrap_or_default();
+            let field = |name: &str| doc.child_text(name).unwrap_or_default().to_owned();
             return Err(OssError::Service {
                 status: resp.status,
-                code: tag(&text, "Code").unwrap_or_default(),
-                message: tag(&text, "Message").unwrap_or_default(),
-                request_id: tag(&text, "RequestId").unwrap_or_default(),
+                code: field("Code"),
+                message: field("Message"),
+                request_id: field("RequestId"),
             });
         }
         Ok(resp)
@@ -177,28 +182,10 @@ impl<P: ProvideCredentials> OssClient<P> {
         }
         let query = keyless_sign::acs3::encode_query(&q);
         let resp = self
-            .send(Method::GET, bucket, "", &query, Vec::new(), 16 << 20)
+            .send(Method::GET, bucket, "", &query, Vec::new(), MAX_LIST_BYTES)
             .await?;
-        let text = String::from_utf8_lossy(&resp.body).into_owned();
-        let mut out = Listing::default();
-        for block in blocks(&text, "Contents") {
-            out.objects.push(ObjectSummary {
-                key: tag(block, "Key").unwrap_or_default(),
-                size: tag(block, "Size").and_then(|s| s.parse().ok()).unwrap_or(0),
-                etag: tag(block, "ETag").unwrap_or_default(),
-                last_modified: tag(block, "LastModified").unwrap_or_default(),
-            });
-        }
-        for block in blocks(&text, "CommonPrefixes") {
-            if let Some(p) = tag(block, "Prefix") {
-                out.common_prefixes.push(p);
-            }
-        }
-        if tag(&text, "IsTruncated").as_deref() == Some("true") {
-            out.next_marker =
-                tag(&text, "NextMarker").or_else(|| out.objects.last().map(|o| o.key.clone()));
-        }
-        Ok(out)
+        parse_listing(&resp.body)
+            .map_err(|e| OssError::Transport(format!("the listing is not readable XML: {e}")))
     }
 
     /// Every key under `prefix`, following markers.
@@ -236,36 +223,42 @@ impl<P: ProvideCredentials> OssClient<P> {
     }
 }
 
-fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
-}
+/// How responses are read: OSS's bounds, for documents up to the largest listing read.
+const RESPONSE_LIMITS: Limits = Limits {
+    max_bytes: MAX_LIST_BYTES,
+    ..Limits::OSS
+};
 
-/// The text of the first `<name>…</name>` in `xml`.
-fn tag(xml: &str, name: &str) -> Option<String> {
-    let open = format!("<{name}>");
-    let close = format!("</{name}>");
-    let start = xml.find(&open)? + open.len();
-    let end = xml[start..].find(&close)? + start;
-    Some(unescape(&xml[start..end]))
-}
-
-/// Every `<name>…</name>` block's inner text.
-fn blocks<'a>(xml: &'a str, name: &str) -> Vec<&'a str> {
-    let open = format!("<{name}>");
-    let close = format!("</{name}>");
-    let mut out = Vec::new();
-    let mut rest = xml;
-    while let Some(i) = rest.find(&open) {
-        let after = &rest[i + open.len()..];
-        let Some(j) = after.find(&close) else { break };
-        out.push(&after[..j]);
-        rest = &after[j + close.len()..];
+/// A `ListBucketResult` document as a [`Listing`].
+fn parse_listing(body: &[u8]) -> Result<Listing, xml::XmlError> {
+    let root = xml::parse_with(body, &RESPONSE_LIMITS)?;
+    let mut out = Listing::default();
+    for block in root.children_named("Contents") {
+        out.objects.push(ObjectSummary {
+            key: block.child_text("Key").unwrap_or_default().to_owned(),
+            size: block
+                .child_text("Size")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0),
+            etag: block.child_text("ETag").unwrap_or_default().to_owned(),
+            last_modified: block
+                .child_text("LastModified")
+                .unwrap_or_default()
+                .to_owned(),
+        });
     }
-    out
+    for block in root.children_named("CommonPrefixes") {
+        if let Some(p) = block.child_text("Prefix") {
+            out.common_prefixes.push(p.to_owned());
+        }
+    }
+    if root.child_text("IsTruncated") == Some("true") {
+        out.next_marker = root
+            .child_text("NextMarker")
+            .map(str::to_owned)
+            .or_else(|| out.objects.last().map(|o| o.key.clone()));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -277,11 +270,13 @@ mod tests {
         let xml = "<ListBucketResult><Name>b</Name><IsTruncated>true</IsTruncated><NextMarker>k2</NextMarker>\
                    <Contents><Key>a&amp;b</Key><LastModified>x</LastModified><ETag>\"E\"</ETag><Size>3</Size></Contents>\
                    <Contents><Key>k2</Key><Size>1</Size></Contents><CommonPrefixes><Prefix>d/</Prefix></CommonPrefixes></ListBucketResult>";
-        let c = blocks(xml, "Contents");
-        assert_eq!(c.len(), 2);
-        assert_eq!(tag(c[0], "Key").unwrap(), "a&b");
-        assert_eq!(tag(xml, "NextMarker").unwrap(), "k2");
-        assert_eq!(blocks(xml, "CommonPrefixes").len(), 1);
-        assert_eq!(tag("<a>", "a"), None);
+        let l = parse_listing(xml.as_bytes()).unwrap();
+        assert_eq!(l.objects.len(), 2);
+        assert_eq!(l.objects[0].key, "a&b");
+        assert_eq!(l.objects[0].etag, "\"E\"");
+        assert_eq!(l.objects[0].size, 3);
+        assert_eq!(l.next_marker.as_deref(), Some("k2"));
+        assert_eq!(l.common_prefixes, ["d/"]);
+        assert!(parse_listing(b"<a>").is_err());
     }
 }

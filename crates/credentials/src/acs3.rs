@@ -80,7 +80,10 @@ pub async fn call(
     let method =
         Method::from_bytes(request.method.as_bytes()).map_err(|_| RpcError::InvalidResponse {
             status: 0,
-            message: format!("`{}` is not an HTTP method", http::clip(request.method)),
+            message: format!(
+                "`{}` is not an HTTP method",
+                keyless_wire::clip(request.method)
+            ),
         })?;
     let pairs: Vec<(String, String)> = request
         .query

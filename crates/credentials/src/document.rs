@@ -36,6 +36,7 @@
 
 use crate::Credentials;
 use keyless_secret::{SecretBytes, SecretString};
+use keyless_wire::clip;
 use serde_json::{Map, Value};
 use std::fmt::Write as _;
 
@@ -311,11 +312,6 @@ fn push_json_string(out: &mut String, s: &str) {
         }
     }
     out.push('"');
-}
-
-/// At most 80 characters of `s`, for error messages.
-fn clip(s: &str) -> String {
-    crate::http::clip(s)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
 use hyper::{Method, Request, Uri};
 use hyper_util::rt::TokioIo;
+use keyless_wire::clip;
 use std::time::Duration;
 use tokio::net::TcpStream;
 
@@ -111,14 +112,6 @@ impl HttpUrl {
             ..self.clone()
         }
     }
-}
-
-pub(crate) fn clip(s: &str) -> String {
-    let mut out: String = s.chars().take(80).collect();
-    if out.len() < s.len() {
-        out.push('…');
-    }
-    out
 }
 
 /// A fully-read response.

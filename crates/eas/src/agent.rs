@@ -5,9 +5,11 @@
 use super::record::{self, RoleKind};
 use super::roles;
 use super::Platform;
+use bytes::Bytes;
+use keyless_credentials::document::{self, CredentialsDocument, Form};
 use keyless_http::{HttpReq, HttpResp};
 use keyless_platform::limits::RateLimiter;
-use keyless_secret::ct_eq;
+use keyless_secret::{ct_eq, SecretBytes};
 use serde_json::json;
 
 pub const PATH: &str = "/internal/agent/v1/credentials";
@@ -107,18 +109,35 @@ pub fn handle(p: &Platform, limiter: &RateLimiter, req: &HttpReq) -> HttpResp {
         .flatten()
         .map(|r| r.role.role_name.clone())
         .unwrap_or(role_name);
-    let body = json!({
-        "Code": "Success",
-        "AccessKeyId": issued.access_key_id,
-        "AccessKeySecret": issued.access_key_secret.expose_secret(),
-        "SecurityToken": issued.security_token.expose_secret(),
-        "Expiration": issued.expiration,
-        "LastUpdated": keyless_token::format_expiration(state.clock().now()),
-        "RoleName": role_name,
-    });
-    let mut r = HttpResp::new(200, "application/json", body.to_string());
+    let doc = CredentialsDocument {
+        access_key_id: issued.access_key_id,
+        access_key_secret: issued.access_key_secret,
+        security_token: issued.security_token,
+        expiration: issued.expires_at,
+        role_name: Some(role_name),
+    };
+    let body = document::render(
+        &doc,
+        Form::AgentApi {
+            last_updated: state.clock().now(),
+        },
+    );
+    let mut r = HttpResp::new(
+        200,
+        "application/json",
+        Bytes::from_owner(SecretDocument(body)),
+    );
     r.headers.push(("cache-control".into(), "no-store".into()));
     r
+}
+
+/// Owner of a rendered document's bytes, zeroized when the response is dropped.
+struct SecretDocument(SecretBytes);
+
+impl AsRef<[u8]> for SecretDocument {
+    fn as_ref(&self) -> &[u8] {
+        self.0.expose_secret()
+    }
 }
 
 /// The SHA-256 of an agent token, hex (only the hash is stored).

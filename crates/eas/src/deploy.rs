@@ -743,7 +743,8 @@ fn instance_spec(
     let idir = dir.join(i.to_string());
     let token = SecretString::new(random_hex(32)?);
     let token_file = idir.join("agent.token");
-    keyless_platform::fs::write_atomic(&token_file, token.expose_secret().as_bytes())
+    keyless_wire::fs::write_atomic(&token_file, token.expose_secret().as_bytes())
+        .map_err(std::io::Error::from)
         .map_err(io_fail("an agent token"))?;
     let listen = free_port()?;
     let agent = AgentSpec {

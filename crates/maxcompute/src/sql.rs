@@ -15,6 +15,7 @@
 //! The input is untrusted: everything is bounded (text length, tokens, columns, nesting), errors
 //! carry the line and column, and nothing panics. Pure: no I/O.
 
+use keyless_wire::clip;
 use std::fmt;
 
 /// Longest SQL text accepted, in bytes.
@@ -94,14 +95,6 @@ pub struct SqlError {
     pub line: u32,
     pub col: u32,
     pub message: String,
-}
-
-fn clip(s: &str) -> String {
-    let mut out: String = s.chars().take(40).collect();
-    if out.len() < s.len() {
-        out.push('…');
-    }
-    out
 }
 
 // -- lexer ------------------------------------------------------------------------------------

@@ -3,11 +3,11 @@
 //! ListObjectsV2).
 
 use super::request::{url_encode, url_encoding, Params};
-use super::xml::{self, XmlWriter};
 use super::{empty, iso_millis, xml_ok, Call, OssError};
 use base64::Engine as _;
 use keyless_http::{BodyReader, StreamResp};
 use keyless_objstore::{BucketInfo, ListRequest, ObjectKind, StoreError};
+use keyless_wire::xml::{self, XmlWriter};
 
 const MAX_LIST: usize = 1000;
 const DEFAULT_LIST: usize = 100;
@@ -92,7 +92,7 @@ pub fn put_bucket(c: &Call<'_>, body: &mut BodyReader) -> Result<StreamResp, Oss
     c.allow(c.op.action(), &uid, c.bucket(), &[])?;
     let raw = c.read_small_body(body, 64 * 1024)?;
     if !raw.iter().all(u8::is_ascii_whitespace) {
-        let root = xml::parse(&raw).map_err(|e| OssError::malformed_xml(e.0))?;
+        let root = xml::parse(&raw).map_err(|e| OssError::malformed_xml(e.as_str()))?;
         if root.name != "CreateBucketConfiguration" {
             return Err(OssError::malformed_xml(
                 "expected `CreateBucketConfiguration`",

@@ -2,10 +2,10 @@
 //! code, fields such as `BucketName`, `Key` or the server's `StringToSign`), mapped from storage,
 //! signature and authentication failures. Internal causes are logged, never sent.
 
-use super::xml::XmlWriter;
 use keyless_objstore::StoreError;
 use keyless_platform::error::ApiError;
 use keyless_sign::SignError;
+use keyless_wire::xml::XmlWriter;
 
 /// A vendor-shaped OSS error.
 #[derive(Debug, Clone, PartialEq, Eq)]

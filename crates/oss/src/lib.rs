@@ -5,7 +5,7 @@
 //! policy engine (`auth::authorize`: each operation's RAM action on
 //! `acs:oss:*:<owner uid>:<bucket>[/<key>]`; buckets belong to one account and no other
 //! account's principal may touch them) → the operation on the storage [`Backend`] → the vendor's
-//! XML (`xml`) or error (`error`).
+//! XML (`keyless_wire::xml`) or error (`error`).
 //!
 //! Bodies stream: uploads (PutObject, UploadPart) go from the connection to storage in chunks,
 //! downloads (GetObject) from storage to the connection; only the XML request bodies (delete,
@@ -17,7 +17,6 @@ mod error;
 mod multipart;
 mod object;
 mod request;
-mod xml;
 
 use bytes::Bytes;
 pub use error::OssError;
@@ -473,7 +472,7 @@ pub fn fuzz_oss_request(data: &[u8]) {
         headers,
         peer: std::net::IpAddr::from([127, 0, 0, 1]),
     };
-    if let Ok(root) = xml::parse(body.as_bytes()) {
+    if let Ok(root) = keyless_wire::xml::parse(body.as_bytes()) {
         let _ = object::parse_delete(&root);
         let _ = multipart::parse_complete(&root);
     }

@@ -4,10 +4,10 @@
 
 use super::object::{check_length, object_attrs, preconditions, stream_body};
 use super::request::{self, parse_copy_source, parse_range, url_encode, url_encoding};
-use super::xml::{self, Element, XmlWriter};
 use super::{empty, iso_millis, xml_ok, Call, OssError, MAX_XML_BODY};
 use keyless_http::{BodyReader, StreamResp};
 use keyless_objstore::{CompletedPart, StoreError, UploadInfo, MAX_PART_NUMBER};
+use keyless_wire::xml::{self, Element, XmlWriter};
 use std::io::Read;
 
 const MAX_LIST: usize = 1000;
@@ -166,7 +166,7 @@ pub fn complete(c: &Call<'_>, body: &mut BodyReader) -> Result<StreamResp, OssEr
             })
             .collect()
     } else {
-        let root = xml::parse(&raw).map_err(|e| OssError::malformed_xml(e.0))?;
+        let root = xml::parse(&raw).map_err(|e| OssError::malformed_xml(e.as_str()))?;
         parse_complete(&root)?
     };
     let meta = c

@@ -4,7 +4,6 @@
 
 use super::bucket::acl_document;
 use super::request::{self, parse_copy_source, parse_range, url_encode, url_encoding};
-use super::xml::{self, Element, XmlWriter};
 use super::{
     body_error, empty, etag_md5_b64, http_date, iso_millis, sha256_mismatch, xml_ok, Call,
     OssError, MAX_OBJECT_BYTES,
@@ -12,6 +11,7 @@ use super::{
 use bytes::Bytes;
 use keyless_http::{BodyReader, RespBody, StreamResp};
 use keyless_objstore::{ObjectAttrs, ObjectKind, ObjectMeta, StoreError};
+use keyless_wire::xml::{self, Element, XmlWriter};
 use sha2::Digest as _;
 
 /// Most keys in one DeleteMultipleObjects.
@@ -342,7 +342,7 @@ pub fn delete_multiple(c: &Call<'_>, body: &mut BodyReader) -> Result<StreamResp
         ));
     }
     let raw = c.read_small_body(body, 2 << 20)?;
-    let root = xml::parse(&raw).map_err(|e| OssError::malformed_xml(e.0))?;
+    let root = xml::parse(&raw).map_err(|e| OssError::malformed_xml(e.as_str()))?;
     let (quiet, keys) = parse_delete(&root)?;
     for k in &keys {
         c.allow(

@@ -242,70 +242,9 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// Renders a JSON value as the vendor's XML: `<Root>…</Root>`, arrays repeat their parent's tag.
-pub fn to_xml(root: &str, v: &Value) -> String {
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
-    write_xml(&mut out, root, v);
-    out
-}
-
-fn write_xml(out: &mut String, tag: &str, v: &Value) {
-    match v {
-        Value::Array(items) => {
-            for item in items {
-                write_xml(out, tag, item);
-            }
-        }
-        Value::Object(m) => {
-            out.push('<');
-            out.push_str(tag);
-            out.push('>');
-            for (k, val) in m {
-                write_xml(out, k, val);
-            }
-            out.push_str("</");
-            out.push_str(tag);
-            out.push('>');
-        }
-        other => {
-            out.push('<');
-            out.push_str(tag);
-            out.push('>');
-            let text = match other {
-                Value::String(s) => s.clone(),
-                Value::Null => String::new(),
-                x => x.to_string(),
-            };
-            for c in text.chars() {
-                match c {
-                    '<' => out.push_str("&lt;"),
-                    '>' => out.push_str("&gt;"),
-                    '&' => out.push_str("&amp;"),
-                    '"' => out.push_str("&quot;"),
-                    '\'' => out.push_str("&apos;"),
-                    c => out.push(c),
-                }
-            }
-            out.push_str("</");
-            out.push_str(tag);
-            out.push('>');
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn xml_shapes() {
-        let v =
-            json!({"RequestId": "r", "Roles": {"Role": [{"RoleName": "a<b"}, {"RoleName": "c"}]}});
-        assert_eq!(
-            to_xml("ListRolesResponse", &v),
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListRolesResponse><RequestId>r</RequestId><Roles><Role><RoleName>a&lt;b</RoleName></Role><Role><RoleName>c</RoleName></Role></Roles></ListRolesResponse>"
-        );
-    }
 
     #[test]
     fn store_errors_are_4xx() {

@@ -3,9 +3,11 @@
 
 use keyless_auth::{authenticate, Caller};
 use keyless_http::{Handler, HttpReq, HttpResp};
-use keyless_platform::error::{to_xml, ApiError};
+use keyless_platform::error::ApiError;
 use keyless_platform::ids;
 use keyless_platform::state::State;
+use keyless_wire::clip;
+use keyless_wire::xml::json_to_xml;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -106,10 +108,6 @@ fn parse_params(http: &HttpReq) -> Result<Vec<(String, String)>, ApiError> {
     Ok(params)
 }
 
-fn clip(s: &str) -> String {
-    s.chars().take(64).collect()
-}
-
 fn find<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params
         .iter()
@@ -128,7 +126,11 @@ impl<P: Product> RpcHandler<P> {
             eprintln!("keyless: {request_id}: {} {}", e.code, e.message);
         }
         if xml {
-            HttpResp::new(e.status, "text/xml;charset=utf-8", to_xml("Error", &body))
+            HttpResp::new(
+                e.status,
+                "text/xml;charset=utf-8",
+                json_to_xml("Error", &body),
+            )
         } else {
             HttpResp::new(e.status, "application/json;charset=utf-8", body.to_string())
         }
@@ -201,7 +203,7 @@ impl<P: Product> Handler for RpcHandler<P> {
                     HttpResp::new(
                         200,
                         "text/xml;charset=utf-8",
-                        to_xml(&format!("{action}Response"), &v),
+                        json_to_xml(&format!("{action}Response"), &v),
                     )
                 } else {
                     HttpResp::new(200, "application/json;charset=utf-8", v.to_string())

@@ -102,8 +102,8 @@ pub fn load_ring(path: &Path, now: i64, rotation_secs: i64) -> Result<KeyRing, U
         Ok(bytes) => KeyRing::from_bytes(&bytes).map_err(|e| UpError::Ring(e.to_string()))?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let r = KeyRing::new(fresh_key()?, now);
-            keyless_platform::fs::write_atomic(path, r.to_bytes().expose_secret())
-                .map_err(|e| UpError::DataDir(path.display().to_string(), e))?;
+            keyless_wire::fs::write_atomic(path, r.to_bytes().expose_secret())
+                .map_err(|e| UpError::DataDir(path.display().to_string(), e.into()))?;
             r
         }
         Err(e) => return Err(UpError::DataDir(path.display().to_string(), e)),
@@ -114,8 +114,8 @@ pub fn load_ring(path: &Path, now: i64, rotation_secs: i64) -> Result<KeyRing, U
         DEFAULT_MAX_TOKEN_LIFETIME_SECS,
         fresh_key()?,
     ) {
-        keyless_platform::fs::write_atomic(path, ring.to_bytes().expose_secret())
-            .map_err(|e| UpError::DataDir(path.display().to_string(), e))?;
+        keyless_wire::fs::write_atomic(path, ring.to_bytes().expose_secret())
+            .map_err(|e| UpError::DataDir(path.display().to_string(), e.into()))?;
     }
     Ok(ring)
 }
@@ -291,8 +291,8 @@ pub fn run(opts: UpOptions) -> Result<(), UpError> {
             maxcompute: odps_addr,
             workspace: workspace.clone(),
         };
-        keyless_platform::fs::write_atomic(&env_path, env_file(&ep, root.secret.expose_secret()).as_bytes())
-            .map_err(|e| UpError::DataDir(env_path.display().to_string(), e))?;
+        keyless_wire::fs::write_atomic(&env_path, env_file(&ep, root.secret.expose_secret()).as_bytes())
+            .map_err(|e| UpError::DataDir(env_path.display().to_string(), e.into()))?;
         println!("keyless is up (account {account_id}, region {})", ep.region);
         println!("  RAM         {ram_addr}\n  STS         {sts_addr}\n  EAS         {eas_addr}\n  OSS         {oss_addr}\n  MaxCompute  http://{odps_addr}/api");
         println!("  workspace {} (bucket {}, project {})", workspace.id, workspace.bucket, workspace.project);
@@ -327,7 +327,7 @@ fn rotate_now(state: &State, path: &Path) {
         DEFAULT_MAX_TOKEN_LIFETIME_SECS,
         key,
     ) {
-        match keyless_platform::fs::write_atomic(path, ring.to_bytes().expose_secret()) {
+        match keyless_wire::fs::write_atomic(path, ring.to_bytes().expose_secret()) {
             Ok(()) => state.set_ring(ring),
             Err(e) => eprintln!("keyless: cannot persist the rotated key ring: {e}"),
         }

@@ -212,11 +212,9 @@ fn create_get_list_drop_like_pyodps() {
         assert_eq!(st, "Success");
     }
     let r = list("");
-    let names: Vec<String> = r
-        .body
-        .split("<Table>")
-        .skip(1)
-        .map(|e| xml_tag(e, "Name").unwrap())
+    let names: Vec<String> = xml_elements(&r.body, "Table")
+        .iter()
+        .map(|t| t.child_text("Name").unwrap().to_owned())
         .collect();
     assert_eq!(names, ["a1", "a2", "a3", "b1", "t", "t2"]);
     assert!(r.body.contains("<Type>MANAGED_TABLE</Type>"));
@@ -226,10 +224,9 @@ fn create_get_list_drop_like_pyodps() {
         let r = list(&format!("&maxitems=2&name=a&marker={marker}"));
         assert_eq!(r.status, 200, "{}", r.body);
         paged.extend(
-            r.body
-                .split("<Table>")
-                .skip(1)
-                .map(|e| xml_tag(e, "Name").unwrap()),
+            xml_elements(&r.body, "Table")
+                .iter()
+                .map(|t| t.child_text("Name").unwrap().to_owned()),
         );
         marker = r.tag("Marker").unwrap();
         if marker.is_empty() {

@@ -270,7 +270,7 @@ impl<'a> Profiles<'a> {
                 name,
                 format!(
                     "mode `{}` is not supported by keyless-credentials",
-                    crate::http::clip(other)
+                    keyless_wire::clip(other)
                 ),
             )),
         }

@@ -173,7 +173,7 @@ impl EcsMetadataProvider {
         {
             return Err(CredentialsError::invalid_response(
                 NAME,
-                format!("`{}` is not a role name", http::clip(&role)),
+                format!("`{}` is not a role name", keyless_wire::clip(&role)),
             ));
         }
 

@@ -196,7 +196,7 @@ fn build(s: &Section, config: &ProviderConfig) -> Result<Box<dyn ProvideCredenti
         }
         other => Err(format!(
             "type `{}` is not supported by keyless-credentials",
-            crate::http::clip(other)
+            keyless_wire::clip(other)
         )),
     }
 }

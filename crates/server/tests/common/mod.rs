@@ -295,39 +295,35 @@ impl OdpsResp {
     }
 }
 
-/// The text of the first `<tag>…</tag>` in `xml` (CDATA unwrapped, entities decoded).
-pub fn xml_tag(xml: &str, tag: &str) -> Option<String> {
-    let open = format!("<{tag}");
-    let close = format!("</{tag}>");
-    let mut from = 0;
-    let start = loop {
-        let at = from + xml[from..].find(&open)?;
-        let after = &xml[at + open.len()..];
-        match after.chars().next() {
-            Some('>') | Some(' ') | Some('/') => {
-                let gt = at + open.len() + after.find('>')?;
-                if xml[..gt].ends_with('/') {
-                    return Some(String::new());
-                }
-                break gt + 1;
-            }
-            _ => from = at + open.len(),
+/// What the test helpers read: any response document (CDATA and processing instructions taken).
+pub const RESPONSE_XML: keyless_wire::xml::Limits = keyless_wire::xml::Limits {
+    allow_cdata: true,
+    allow_processing_instructions: true,
+    ..keyless_wire::xml::Limits::OSS
+};
+
+/// Every element named `tag` in `xml` (read by `keyless_wire::xml`), in document order; nothing
+/// if `xml` is not a document.
+pub fn xml_elements(xml: &str, tag: &str) -> Vec<keyless_wire::xml::Element> {
+    fn walk(e: &keyless_wire::xml::Element, tag: &str, out: &mut Vec<keyless_wire::xml::Element>) {
+        if e.name == tag {
+            out.push(e.clone());
         }
-    };
-    let end = start + xml[start..].find(&close)?;
-    let inner = &xml[start..end];
-    Some(if let Some(c) = inner.strip_prefix("<![CDATA[") {
-        c.strip_suffix("]]>")
-            .unwrap_or(c)
-            .replace("]]]]><![CDATA[>", "]]>")
-    } else {
-        inner
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&quot;", "\"")
-            .replace("&apos;", "'")
-            .replace("&amp;", "&")
-    })
+        for c in &e.children {
+            walk(c, tag, out);
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(root) = keyless_wire::xml::parse_with(xml.as_bytes(), &RESPONSE_XML) {
+        walk(&root, tag, &mut out);
+    }
+    out
+}
+
+/// The text of the first `<tag>…</tag>` in `xml` (CDATA unwrapped, entities decoded; only the
+/// element's own text: use [`xml_elements`] for an element with children).
+pub fn xml_tag(xml: &str, tag: &str) -> Option<String> {
+    xml_elements(xml, tag).into_iter().next().map(|e| e.text)
 }
 
 /// The job document pyodps posts for `sql` (task `SQLCreateTableTask`).
@@ -464,8 +460,8 @@ impl Harness {
             c,
         );
         assert_eq!(ts.status, 200, "{}", ts.body);
-        let task = xml_tag(&ts.body, "Task").unwrap();
-        let status = xml_tag(&task, "Status").unwrap();
+        let task = xml_elements(&ts.body, "Task").into_iter().next().unwrap();
+        let status = task.child_text("Status").unwrap().to_owned();
         let res = self.odps_call(
             h,
             "GET",

@@ -54,24 +54,10 @@ impl OssResp {
 
     /// Every `<tag>` text of the body, in order.
     pub fn tags(&self, tag: &str) -> Vec<String> {
-        let text = self.text();
-        let mut out = Vec::new();
-        let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
-        let mut rest = text.as_str();
-        while let Some(i) = rest.find(&open) {
-            let after = &rest[i + open.len()..];
-            let Some(j) = after.find(&close) else { break };
-            out.push(
-                after[..j]
-                    .replace("&lt;", "<")
-                    .replace("&gt;", ">")
-                    .replace("&quot;", "\"")
-                    .replace("&apos;", "'")
-                    .replace("&amp;", "&"),
-            );
-            rest = &after[j + close.len()..];
-        }
-        out
+        crate::common::xml_elements(&self.text(), tag)
+            .into_iter()
+            .map(|e| e.text)
+            .collect()
     }
 
     /// The error code: from the body, or (HEAD) from the base64 `x-oss-err` header.
