@@ -1,7 +1,9 @@
 //! The agent's log lines. The agent emits structured `tracing` events (target `keyless_agent`)
 //! whose fields are only ever non-secret: `access_key_id`, `still_serving` (AccessKeyIds),
 //! `expiration`, `next_refresh`, `dir`, `listen`, `ecs_metadata`, `attempt`, `retry_in_ms`,
-//! `error`. Never a secret, a security token, the bearer token or the credentials URI path.
+//! `error`, and on access lines (target `keyless::access`) `service`, `method`, `route`,
+//! `status`, `latency_us`. Never a secret, a security token, the bearer token or the credentials
+//! URI path.
 //!
 //! [`LogFormat`] renders them the way `keyless agent` always printed them, one line each:
 //! `2025-01-02T03:04:05Z keyless-agent: rotated credentials: AccessKeyId=STS.x Expiration=…`

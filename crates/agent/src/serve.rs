@@ -3,7 +3,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -30,6 +30,16 @@ const MAX_ECS_TOKENS: usize = 4096;
 pub(crate) enum Kind {
     Uri,
     Ecs,
+}
+
+impl Kind {
+    /// The route on access lines (never the credentials URI's path, which is a capability).
+    fn route(self) -> &'static str {
+        match self {
+            Kind::Uri => "credentials-uri",
+            Kind::Ecs => "ecs-metadata",
+        }
+    }
 }
 
 pub(crate) async fn serve(
@@ -59,10 +69,20 @@ pub(crate) async fn serve(
         let inner = inner.clone();
         tokio::spawn(async move {
             let svc = service_fn(move |req: Request<Incoming>| {
+                let started = Instant::now();
                 let resp = match kind {
                     Kind::Uri => credentials_uri(&inner, &req),
                     Kind::Ecs => ecs_metadata(&inner, &req),
                 };
+                tracing::info!(
+                    target: "keyless::access",
+                    service = "agent",
+                    method = req.method().as_str(),
+                    route = kind.route(),
+                    status = resp.status().as_u16(),
+                    latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                    "request"
+                );
                 async move { Ok::<_, Infallible>(resp) }
             });
             let _ = http1::Builder::new()

@@ -774,6 +774,10 @@ async fn no_secret_or_token_is_ever_logged() {
     rotated.push(s.agent.refresh_now().await.unwrap().access_key_id);
 
     let lines = log_lines();
+    assert!(
+        lines.iter().any(|l| l.contains("keyless-agent: request: Service=agent Method=GET Route=credentials-uri Status=200 LatencyUs=")),
+        "no access line: {lines:?}"
+    );
     for id in &rotated {
         assert!(
             lines

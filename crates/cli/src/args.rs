@@ -133,6 +133,24 @@ pub struct UpArgs {
     /// Testing only: seconds added to the clock (to see credentials expire with real clients).
     #[arg(long, default_value_t = 0, hide = true)]
     pub clock_offset_secs: i64,
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+/// The log of a long-running command (stderr).
+#[derive(Args, Debug)]
+pub struct LogArgs {
+    /// Log lines as text or as one JSON object per line (one access line per request at
+    /// `info`, target `keyless::access`). `RUST_LOG` filters, e.g. `RUST_LOG=warn` or
+    /// `RUST_LOG=info,keyless::access=off`; default `info`.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, value_name = "FORMAT")]
+    pub log_format: LogFormat,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Args, Debug)]
@@ -155,6 +173,8 @@ pub struct AgentArgs {
     /// Also serve the ECS metadata protocol on this loopback address.
     #[arg(long, value_name = "ADDR")]
     pub ecs_metadata: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    pub log: LogArgs,
 }
 
 #[derive(Subcommand, Debug)]

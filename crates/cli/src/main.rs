@@ -5,12 +5,14 @@ mod admin_cmd;
 mod args;
 mod client_cmd;
 mod demo;
+mod logging;
 mod policy_cmd;
 
 use clap::Parser;
 use std::process::ExitCode;
 
 fn up(a: args::UpArgs) -> anyhow::Result<ExitCode> {
+    let _log = logging::init(a.log.log_format, logging::Process::Server)?;
     let config = keyless_server::state::Config {
         region: a.region,
         assume_role_rate: a.assume_role_rate,
@@ -29,6 +31,7 @@ fn up(a: args::UpArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn agent(a: args::AgentArgs) -> anyhow::Result<ExitCode> {
+    let _log = logging::init(a.log.log_format, logging::Process::Agent)?;
     keyless_agent::run_blocking(keyless_agent::AgentConfig {
         control_url: a.control_url,
         token_file: a.token_file,

@@ -7,7 +7,7 @@ use super::roles;
 use super::spec::{self, ServiceSpec};
 use super::Platform;
 use keyless_auth::{authenticate, authorize, request_context, Caller, CallerKind};
-use keyless_http::HttpReq;
+use keyless_http::{Access, HttpReq};
 use keyless_platform::error::ApiError;
 use keyless_platform::ids;
 use keyless_runner::InstanceState;
@@ -775,8 +775,15 @@ pub fn instances(c: &Call<'_>, cluster: &str, name: &str) -> Result<Value, ApiEr
 
 /// Authenticates and runs one API request; the object returned becomes the body (with
 /// `RequestId`).
-pub fn serve(p: &Arc<Platform>, http: &HttpReq, request_id: &str) -> Result<Value, ApiError> {
+/// Records the route and, once authenticated, the caller in `access`.
+pub fn serve(
+    p: &Arc<Platform>,
+    http: &HttpReq,
+    request_id: &str,
+    access: &mut Access,
+) -> Result<Value, ApiError> {
     let r = route(&http.method, &http.path)?;
+    access.route = Some(r.action().into());
     if let Some(a) = http.header("x-acs-action") {
         if a != r.action() {
             return Err(ApiError::bad(
@@ -809,6 +816,7 @@ pub fn serve(p: &Arc<Platform>, http: &HttpReq, request_id: &str) -> Result<Valu
         )
     })?;
     let caller = authenticate(&p.state, http, &params)?;
+    access.caller = Some(caller.arn());
     let c = Call {
         p,
         http,

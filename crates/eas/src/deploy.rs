@@ -68,7 +68,7 @@ pub fn spawn(p: &Arc<Platform>, account: &str, name: &str, generation: u64) {
         .name(format!("eas-deploy-{name}"))
         .spawn(move || deploy(&p2, &a, &n, generation));
     if let Err(e) = spawned {
-        eprintln!("keyless: eas: cannot start the deployment thread of `{name}`: {e}");
+        tracing::error!(service_name = name, error = %e, "eas: cannot start the deployment thread");
         fail(
             p,
             account,
@@ -126,7 +126,7 @@ fn mkdir_private(dir: &Path) -> std::io::Result<()> {
 
 fn io_fail(what: &str) -> impl Fn(std::io::Error) -> Halt + '_ {
     move |e| {
-        eprintln!("keyless: eas: {what}: {e}");
+        tracing::error!(what, error = %e, "eas: deployment step failed");
         failed(
             "InternalError",
             format!("the platform could not prepare {what}"),

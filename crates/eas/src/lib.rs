@@ -12,7 +12,7 @@
 //! working when its service is redeployed, stopped or deleted; the platform reads OSS mounts only
 //! with what the service's role session may read; every status change is an event.
 
-use keyless_http::{Handler, HttpReq, HttpResp};
+use keyless_http::{Access, Decision, Handler, HttpReq, HttpResp};
 use keyless_objstore::Backend;
 use keyless_platform::limits::RateLimiter;
 use keyless_platform::state::State;
@@ -79,10 +79,7 @@ pub fn resume(platform: &Arc<Platform>) {
     let services = match record::list_all(state) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!(
-                "keyless: eas: cannot list services to resume: {}",
-                e.message
-            );
+            tracing::error!(code = %e.code, message = %e.message, "eas: cannot list services to resume");
             return;
         }
     };
@@ -122,13 +119,36 @@ fn json_resp(status: u16, body: String, request_id: &str) -> HttpResp {
 impl Handler for Eas {
     fn handle(&self, req: HttpReq) -> HttpResp {
         if req.path.starts_with("/internal/agent/") {
-            return agent::handle(&self.platform, &self.agent_limiter, &req);
+            let resp = agent::handle(&self.platform, &self.agent_limiter, &req);
+            // The bearer token is the agent's credential: 200 means it was accepted, 403 that
+            // its service may not have credentials now.
+            let decision = match resp.status {
+                200 => Decision::Allow,
+                403 => Decision::Deny,
+                _ => Decision::None,
+            };
+            let route = if req.path == agent::PATH {
+                "AgentCredentials"
+            } else {
+                "-"
+            };
+            return resp.with_access(Access {
+                route: Some(route.into()),
+                decision,
+                ..Access::default()
+            });
         }
         if req.method == "GET" && req.path == "/health" {
             return HttpResp::new(200, "text/plain", "ok");
         }
         let request_id = keyless_platform::ids::request_id();
-        match api::serve(&self.platform, &req, &request_id) {
+        let mut access = Access {
+            request_id: Some(request_id.clone()),
+            ..Access::default()
+        };
+        let result = api::serve(&self.platform, &req, &request_id, &mut access);
+        access.decide(result.as_ref().is_err_and(|e| e.denied.is_some()));
+        let resp = match result {
             Ok(v) => {
                 let mut m = Map::new();
                 m.insert("RequestId".into(), Value::String(request_id.clone()));
@@ -139,12 +159,23 @@ impl Handler for Eas {
             }
             Err(e) => {
                 if e.status >= 500 {
-                    eprintln!("keyless: eas: {request_id}: {} {}", e.code, e.message);
+                    tracing::error!(
+                        service = "eas",
+                        request_id,
+                        code = %e.code,
+                        message = %e.message,
+                        "internal error"
+                    );
                 }
                 let body = e.body(&request_id, &self.platform.state.config().host_id);
                 json_resp(e.status, body.to_string(), &request_id)
             }
-        }
+        };
+        resp.with_access(access)
+    }
+
+    fn service(&self) -> &'static str {
+        "eas"
     }
 
     fn reject(&self, status: u16, message: &str) -> HttpResp {
@@ -160,6 +191,9 @@ impl Handler for Eas {
         };
         let request_id = keyless_platform::ids::request_id();
         let body = serde_json::json!({"Code": code, "Message": message, "RequestId": request_id});
-        json_resp(status, body.to_string(), &request_id)
+        json_resp(status, body.to_string(), &request_id).with_access(Access {
+            request_id: Some(request_id),
+            ..Access::default()
+        })
     }
 }

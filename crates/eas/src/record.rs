@@ -252,7 +252,7 @@ pub fn event(state: &State, service_id: &str, warning: bool, reason: &str, messa
         message: message.to_owned(),
     };
     if let Err(e) = state.store().append_event(&stream(service_id), &ev) {
-        eprintln!("keyless: eas: cannot record an event of {service_id}: {e}");
+        tracing::error!(service_id, error = %e, "eas: cannot record an event");
     }
 }
 

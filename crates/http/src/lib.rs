@@ -6,6 +6,13 @@
 //! ([`Handler::handle_stream`], on the blocking pool): the connection feeds a bounded channel, so
 //! an upload of any size holds a few chunks in memory at a time. Its response may be streamed
 //! from a reader too ([`RespBody::Reader`]).
+//!
+//! Every request gets one access line ([`access`]): the handler attaches an [`Access`] record to
+//! its response, the transport adds method, status and latency.
+
+pub mod access;
+
+pub use access::{Access, Decision};
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
@@ -20,7 +27,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
@@ -54,6 +61,8 @@ pub struct HttpResp {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Bytes,
+    /// For the access line; never sent.
+    pub access: Access,
 }
 
 impl HttpResp {
@@ -62,7 +71,14 @@ impl HttpResp {
             status,
             headers: vec![("content-type".into(), content_type.into())],
             body: body.into(),
+            access: Access::default(),
         }
+    }
+
+    /// The response with `access` attached.
+    pub fn with_access(mut self, access: Access) -> Self {
+        self.access = access;
+        self
     }
 }
 
@@ -234,6 +250,8 @@ pub struct StreamResp {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: RespBody,
+    /// For the access line; never sent.
+    pub access: Access,
 }
 
 impl From<HttpResp> for StreamResp {
@@ -242,6 +260,7 @@ impl From<HttpResp> for StreamResp {
             status: r.status,
             headers: r.headers,
             body: RespBody::Full(r.body),
+            access: r.access,
         }
     }
 }
@@ -274,12 +293,17 @@ impl StreamResp {
             status: self.status,
             headers: self.headers,
             body,
+            access: self.access,
         })
     }
 }
 
 /// Answers requests of one listener.
 pub trait Handler: Send + Sync + 'static {
+    /// The service name on this listener's access lines (`sts`, `oss`…).
+    fn service(&self) -> &'static str {
+        "-"
+    }
     /// Handles a fully-read request.
     fn handle(&self, req: HttpReq) -> HttpResp;
     /// Renders a transport-level rejection (body too large, unreadable headers) as a 4xx.
@@ -518,11 +542,22 @@ async fn dispatch_stream(
     req: hyper::Request<Incoming>,
     peer: SocketAddr,
 ) -> hyper::Response<RespBox> {
+    let started = Instant::now();
     let (parts, body) = req.into_parts();
     let head_only = parts.method == hyper::Method::HEAD;
     let head = match read_head(&parts, peer.ip()) {
         Ok(h) => h,
-        Err((status, msg)) => return to_hyper(handler.reject(status, &msg)),
+        Err((status, msg)) => {
+            let resp = handler.reject(status, &msg);
+            log_access(
+                &*handler,
+                parts.method.as_str(),
+                started,
+                &resp.access,
+                resp.status,
+            );
+            return to_hyper(resp);
+        }
     };
     let has_body = !hyper::body::Body::is_end_stream(&body);
     let reader = pump_body(body, handler.max_body());
@@ -533,18 +568,23 @@ async fn dispatch_stream(
         // blocking task and a channel (the hand-offs cost more than the read).
         match resp.body {
             RespBody::Reader { len, .. } if len <= SMALL_BODY && !head_only => {
+                let access = resp.access.clone();
                 match resp.into_full(SMALL_BODY) {
-                    Ok(full) => StreamResp {
-                        status: full.status,
-                        headers: full.headers,
-                        body: RespBody::Full(full.body),
-                    },
+                    Ok(full) => full.into(),
                     // Our own storage failed mid-read: a server fault.
-                    Err(_) => StreamResp {
-                        status: 500,
-                        headers: Vec::new(),
-                        body: RespBody::Full(Bytes::new()),
-                    },
+                    Err(e) => {
+                        tracing::error!(
+                            request_id = access.request_id.as_deref().unwrap_or("-"),
+                            error = %e,
+                            "reading a response body failed"
+                        );
+                        StreamResp {
+                            status: 500,
+                            headers: Vec::new(),
+                            body: RespBody::Full(Bytes::new()),
+                            access,
+                        }
+                    }
                 }
             }
             _ => resp,
@@ -555,9 +595,19 @@ async fn dispatch_stream(
     } else {
         match tokio::task::spawn_blocking(run).await {
             Ok(resp) => resp,
-            Err(_) => handler.reject(500, "internal error").into(),
+            Err(e) => {
+                tracing::error!(service = handler.service(), error = %e, "a handler failed");
+                handler.reject(500, "internal error").into()
+            }
         }
     };
+    log_access(
+        &*handler,
+        parts.method.as_str(),
+        started,
+        &resp.access,
+        resp.status,
+    );
     stream_to_hyper(resp, head_only)
 }
 
@@ -619,6 +669,8 @@ async fn dispatch(
     if handler.streams() {
         return dispatch_stream(handler, req, peer).await;
     }
+    let started = Instant::now();
+    let method = req.method().clone();
     let resp = match read_request(req, peer.ip(), handler.max_body()).await {
         Err((status, msg)) => handler.reject(status, &msg),
         Ok(r) => {
@@ -626,14 +678,29 @@ async fn dispatch(
                 let h = handler.clone();
                 match tokio::task::spawn_blocking(move || h.handle(r)).await {
                     Ok(resp) => resp,
-                    Err(_) => handler.reject(500, "internal error"),
+                    Err(e) => {
+                        tracing::error!(service = handler.service(), error = %e, "a handler failed");
+                        handler.reject(500, "internal error")
+                    }
                 }
             } else {
                 handler.handle(r)
             }
         }
     };
+    log_access(
+        &*handler,
+        method.as_str(),
+        started,
+        &resp.access,
+        resp.status,
+    );
     to_hyper(resp)
+}
+
+/// Emits the access line of a request that started at `started`.
+fn log_access(handler: &dyn Handler, method: &str, started: Instant, a: &Access, status: u16) {
+    access::emit(handler.service(), method, status, started.elapsed(), a);
 }
 
 /// Serves `listener` until `shutdown` turns true, then lets in-flight requests finish (up to

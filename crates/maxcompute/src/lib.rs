@@ -32,7 +32,7 @@ pub mod job;
 pub mod sql;
 
 use keyless_auth::Caller;
-use keyless_http::{Handler, HttpReq, HttpResp};
+use keyless_http::{Access, Handler, HttpReq, HttpResp};
 use keyless_platform::error::ApiError;
 use keyless_platform::ids;
 use keyless_platform::state::State;
@@ -353,7 +353,13 @@ impl Odps {
             e.code.as_str()
         };
         if e.status >= 500 {
-            eprintln!("keyless: maxcompute {request_id}: {} {}", e.code, e.message);
+            tracing::error!(
+                service = "maxcompute",
+                request_id,
+                code = %e.code,
+                message = %e.message,
+                "internal error"
+            );
         }
         xml_resp(
             e.status,
@@ -468,7 +474,13 @@ impl Odps {
         Ok(p)
     }
 
-    fn route(&self, http: &HttpReq, request_id: &str) -> Result<HttpResp, ApiError> {
+    /// Records the path template and, once authenticated, the caller in `access`.
+    fn route(
+        &self,
+        http: &HttpReq,
+        request_id: &str,
+        access: &mut Access,
+    ) -> Result<HttpResp, ApiError> {
         let Some(rel) = http
             .path
             .strip_prefix(PREFIX)
@@ -490,6 +502,7 @@ impl Odps {
             })?);
         }
         let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+        access.route = Some(path_template(&segs).into());
         // Answered without authentication: pyodps probes these and tolerates a bare 404.
         if matches!(
             segs.as_slice(),
@@ -499,9 +512,11 @@ impl Odps {
                 status: 404,
                 headers: vec![],
                 body: Default::default(),
+                access: Access::default(),
             });
         }
         let caller = self.authenticate(http, rel)?;
+        access.caller = Some(caller.arn());
         let params = keyless_sign::form_decode(&http.query).map_err(|e| {
             invalid_argument(format!(
                 "ODPS-0420061:Invalid parameter in HTTP request - {e}"
@@ -1016,12 +1031,25 @@ fn method_not_allowed(m: &str) -> ApiError {
 impl Handler for Odps {
     fn handle(&self, req: HttpReq) -> HttpResp {
         let request_id = ids::request_id();
-        let mut resp = match self.route(&req, &request_id) {
+        let mut access = Access::default();
+        let result = self.route(&req, &request_id, &mut access);
+        access.decide(
+            result
+                .as_ref()
+                .is_err_and(|e| e.code == "NoPermission" && access.caller.is_some()),
+        );
+        let mut resp = match result {
             Ok(r) => r,
             Err(e) => self.error(&e, &request_id),
         };
+        access.request_id = Some(request_id.clone());
+        resp.access = access;
         resp.headers.push(("x-odps-request-id".into(), request_id));
         resp
+    }
+
+    fn service(&self) -> &'static str {
+        "maxcompute"
     }
 
     fn reject(&self, status: u16, message: &str) -> HttpResp {
@@ -1030,14 +1058,35 @@ impl Handler for Odps {
         } else {
             400
         };
-        self.error(
+        let request_id = ids::request_id();
+        let mut resp = self.error(
             &odps_err(
                 status,
                 "InvalidArgument",
                 format!("ODPS-0420061:Invalid parameter in HTTP request - {message}"),
             ),
-            &ids::request_id(),
-        )
+            &request_id,
+        );
+        resp.access.request_id = Some(request_id);
+        resp
+    }
+}
+
+/// The route of a request under `/api` as a template: names of projects, tables and instances
+/// are left out of access lines.
+fn path_template(segs: &[&str]) -> &'static str {
+    match segs {
+        ["tenants"] => "/tenants",
+        ["webconsole", "host"] => "/webconsole/host",
+        ["catalogapi"] => "/catalogapi",
+        ["logview", "host"] => "/logview/host",
+        ["projects", _] => "/projects/{project}",
+        ["projects", _, "tables"] => "/projects/{project}/tables",
+        ["projects", _, "tables", _] => "/projects/{project}/tables/{table}",
+        ["projects", _, "instances"] => "/projects/{project}/instances",
+        ["projects", _, "instances", _] => "/projects/{project}/instances/{instance}",
+        ["projects", _, "schemas", ..] => "/projects/{project}/schemas/…",
+        _ => "-",
     }
 }
 

@@ -172,7 +172,7 @@ impl From<StoreError> for OssError {
             ),
             StoreError::InvalidArgument(why) => OssError::invalid_argument(why),
             other => {
-                eprintln!("keyless: oss storage error: {other}");
+                tracing::error!(error = %other, "oss: storage error");
                 OssError::internal()
             }
         }

@@ -21,7 +21,9 @@ mod request;
 use bytes::Bytes;
 pub use error::OssError;
 use keyless_auth::{authorize, request_context, Caller};
-use keyless_http::{BodyReader, Handler, HttpReq, HttpReqHead, HttpResp, RespBody, StreamResp};
+use keyless_http::{
+    Access, BodyReader, Handler, HttpReq, HttpReqHead, HttpResp, RespBody, StreamResp,
+};
 use keyless_objstore::{Backend, BucketInfo};
 use keyless_platform::state::State;
 use keyless_policy::Context;
@@ -272,6 +274,7 @@ fn xml_ok(body: String) -> StreamResp {
         status: 200,
         headers: vec![("content-type".into(), "application/xml".into())],
         body: RespBody::Full(Bytes::from(body)),
+        access: Access::default(),
     }
 }
 
@@ -281,17 +284,25 @@ fn empty(status: u16) -> StreamResp {
         status,
         headers: Vec::new(),
         body: RespBody::Full(Bytes::new()),
+        access: Access::default(),
     }
 }
 
 impl Oss {
-    fn run(&self, head: &HttpReqHead, body: &mut BodyReader) -> Result<StreamResp, OssError> {
+    /// Records the operation and, once authenticated, the caller in `access`.
+    fn run(
+        &self,
+        head: &HttpReqHead,
+        body: &mut BodyReader,
+        access: &mut Access,
+    ) -> Result<StreamResp, OssError> {
         let params = Params::parse(&head.query)?;
         let target = request::route(&head.method, &head.path, head.header("host"), |b| {
             self.backend.bucket_exists(b).unwrap_or(false)
         })?;
         let copy_source = head.header("x-oss-copy-source").is_some();
         let op = request::classify(&head.method, &target, &params, copy_source)?;
+        access.route = Some(format!("{op:?}").into());
         let resource = if target.bucket.is_empty() {
             OssResource::SERVICE
         } else {
@@ -301,6 +312,7 @@ impl Oss {
             caller,
             content_sha256,
         } = authn::authenticate(&self.state, head, &resource)?;
+        access.caller = Some(caller.arn());
         let policy_ctx = request_context(&self.state, head.peer);
         let call = Call {
             oss: self,
@@ -344,7 +356,13 @@ impl Oss {
     /// `x-oss-err`.
     fn render_error(&self, e: &OssError, head_only: bool, request_id: &str) -> StreamResp {
         if e.status >= 500 {
-            eprintln!("keyless: oss {request_id}: {} {}", e.code, e.message);
+            tracing::error!(
+                service = "oss",
+                request_id,
+                code = e.code,
+                message = %e.message,
+                "internal error"
+            );
         }
         let xml = e.body(request_id, &self.state.config().host_id);
         let mut headers: Vec<(String, String)> =
@@ -366,6 +384,7 @@ impl Oss {
             status: e.status,
             headers,
             body: RespBody::Full(body),
+            access: Access::default(),
         }
     }
 
@@ -373,13 +392,23 @@ impl Oss {
     pub fn serve(&self, head: HttpReqHead, mut body: BodyReader) -> StreamResp {
         let request_id = request_id();
         let head_only = head.method == "HEAD";
-        let mut resp = match self.run(&head, &mut body) {
+        let mut access = Access::default();
+        let result = self.run(&head, &mut body, &mut access);
+        // A refusal of an authenticated caller (a bad date is `AccessDenied` too).
+        access.decide(
+            result
+                .as_ref()
+                .is_err_and(|e| e.code == "AccessDenied" && access.caller.is_some()),
+        );
+        let mut resp = match result {
             Ok(r) => r,
             Err(e) => self.render_error(&e, head_only, &request_id),
         };
         // What the operation did not read is drained (up to a limit) so the client sees the
         // answer rather than a reset.
         let _ = std::io::copy(&mut (&mut body).take(DRAIN_LIMIT), &mut std::io::sink());
+        access.request_id = Some(request_id.clone());
+        resp.access = access;
         resp.headers.push(("x-oss-request-id".into(), request_id));
         resp.headers.push(("server".into(), "AliyunOSS".into()));
         resp.headers
@@ -411,9 +440,14 @@ impl Handler for Oss {
             "application/xml",
             e.body(&request_id, &self.state.config().host_id),
         );
+        r.access.request_id = Some(request_id.clone());
         r.headers.push(("x-oss-request-id".into(), request_id));
         r.headers.push(("server".into(), "AliyunOSS".into()));
         r
+    }
+
+    fn service(&self) -> &'static str {
+        "oss"
     }
 
     fn blocking(&self) -> bool {

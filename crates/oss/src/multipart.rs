@@ -98,7 +98,7 @@ pub fn upload_part_copy(c: &Call<'_>) -> Result<StreamResp, OssError> {
             Ok(k) => k,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
-                eprintln!("keyless: oss: reading a copy source: {e}");
+                tracing::error!(error = %e, "oss: reading a copy source failed");
                 return Err(OssError::internal());
             }
         };

@@ -230,6 +230,7 @@ pub fn get_object(c: &Call<'_>, head_only: bool) -> Result<StreamResp, OssError>
             status: 200,
             headers,
             body: RespBody::Full(Bytes::new()),
+            access: Default::default(),
         });
     }
     let standard = c
@@ -272,6 +273,7 @@ pub fn get_object(c: &Call<'_>, head_only: bool) -> Result<StreamResp, OssError>
             reader: got.body,
             len,
         },
+        access: Default::default(),
     })
 }
 

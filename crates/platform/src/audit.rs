@@ -59,7 +59,7 @@ impl Auditor {
     /// Writes one record now (mutating calls).
     pub fn record_sync(&self, r: AuditRecord) {
         if let Err(e) = self.store.append_audit(std::slice::from_ref(&r)) {
-            eprintln!("keyless: audit write failed: {e}");
+            tracing::error!(error = %e, "audit write failed");
         }
     }
 
@@ -94,10 +94,7 @@ fn flush(store: &dyn Store, batch: &mut Vec<AuditRecord>) {
         return;
     }
     if let Err(e) = store.append_audit(batch) {
-        eprintln!(
-            "keyless: audit batch of {} records failed: {e}",
-            batch.len()
-        );
+        tracing::error!(records = batch.len(), error = %e, "audit batch write failed");
     }
     batch.clear();
 }

@@ -710,6 +710,10 @@ impl Ram {
 }
 
 impl Product for Ram {
+    fn service(&self) -> &'static str {
+        "ram"
+    }
+
     fn version(&self) -> &'static str {
         "2015-05-01"
     }

@@ -2,7 +2,7 @@
 //! and version, JSON or XML responses, and vendor error bodies.
 
 use keyless_auth::{authenticate, Caller};
-use keyless_http::{Handler, HttpReq, HttpResp};
+use keyless_http::{Access, Handler, HttpReq, HttpResp};
 use keyless_platform::error::ApiError;
 use keyless_platform::ids;
 use keyless_platform::state::State;
@@ -44,6 +44,8 @@ impl RpcCall<'_> {
 
 /// One product served in the RPC dialect (RAM or STS).
 pub trait Product: Send + Sync + 'static {
+    /// `ram` or `sts`: the service on access lines.
+    fn service(&self) -> &'static str;
     /// `2015-05-01` for RAM, `2015-04-01` for STS.
     fn version(&self) -> &'static str;
     /// Whether `action` belongs to this product.
@@ -123,7 +125,13 @@ impl<P: Product> RpcHandler<P> {
     fn render_error(&self, e: &ApiError, request_id: &str, xml: bool) -> HttpResp {
         let body = e.body(request_id, &self.state.config().host_id);
         if e.status >= 500 {
-            eprintln!("keyless: {request_id}: {} {}", e.code, e.message);
+            tracing::error!(
+                service = self.product.service(),
+                request_id,
+                code = %e.code,
+                message = %e.message,
+                "internal error"
+            );
         }
         if xml {
             HttpResp::new(
@@ -140,6 +148,7 @@ impl<P: Product> RpcHandler<P> {
         &self,
         http: &HttpReq,
         request_id: &str,
+        access: &mut Access,
     ) -> Result<(String, Map<String, Value>), ApiError> {
         let params = parse_params(http)?;
         let action = match (find(&params, "Action"), http.header("x-acs-action")) {
@@ -159,6 +168,7 @@ impl<P: Product> RpcHandler<P> {
                 "Specified api is not found, please check your url and method.",
             ));
         }
+        access.route = Some(action.clone().into());
         let version = find(&params, "Version").or(http.header("x-acs-version"));
         match version {
             Some(v) if v == self.product.version() => {}
@@ -171,6 +181,7 @@ impl<P: Product> RpcHandler<P> {
             None => return Err(ApiError::missing("Version")),
         }
         let caller = authenticate(&self.state, http, &params)?;
+        access.caller = Some(caller.arn());
         let call = RpcCall {
             state: &self.state,
             http,
@@ -193,7 +204,13 @@ impl<P: Product> Handler for RpcHandler<P> {
         let xml = keyless_sign::form_decode(&http.query)
             .map(|p| Self::wants_xml(&p))
             .unwrap_or(false);
-        match self.run(&http, &request_id) {
+        let mut access = Access {
+            request_id: Some(request_id.clone()),
+            ..Access::default()
+        };
+        let result = self.run(&http, &request_id, &mut access);
+        access.decide(result.as_ref().is_err_and(|e| e.denied.is_some()));
+        let resp = match result {
             Ok((action, body)) => {
                 let mut m = Map::new();
                 m.insert("RequestId".into(), Value::String(request_id.clone()));
@@ -216,7 +233,12 @@ impl<P: Product> Handler for RpcHandler<P> {
                 resp.headers.push(("x-acs-request-id".into(), request_id));
                 resp
             }
-        }
+        };
+        resp.with_access(access)
+    }
+
+    fn service(&self) -> &'static str {
+        self.product.service()
     }
 
     fn reject(&self, status: u16, message: &str) -> HttpResp {
@@ -230,11 +252,12 @@ impl<P: Product> Handler for RpcHandler<P> {
         } else {
             400
         };
-        self.render_error(
-            &ApiError::new(status, code, message),
-            &ids::request_id(),
-            false,
-        )
+        let request_id = ids::request_id();
+        self.render_error(&ApiError::new(status, code, message), &request_id, false)
+            .with_access(Access {
+                request_id: Some(request_id),
+                ..Access::default()
+            })
     }
 
     fn blocking(&self) -> bool {

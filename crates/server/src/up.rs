@@ -183,9 +183,9 @@ pub fn run(opts: UpOptions) -> Result<(), UpError> {
     let clock: Arc<dyn Clock> = if opts.clock_offset_secs == 0 {
         Arc::new(SystemClock)
     } else {
-        eprintln!(
-            "keyless: clock offset {} s (testing only)",
-            opts.clock_offset_secs
+        tracing::warn!(
+            clock_offset_secs = opts.clock_offset_secs,
+            "clock offset (testing only)"
         );
         Arc::new(keyless_platform::clock::OffsetClock(opts.clock_offset_secs))
     };
@@ -329,7 +329,7 @@ fn rotate_now(state: &State, path: &Path) {
     ) {
         match keyless_wire::fs::write_atomic(path, ring.to_bytes().expose_secret()) {
             Ok(()) => state.set_ring(ring),
-            Err(e) => eprintln!("keyless: cannot persist the rotated key ring: {e}"),
+            Err(e) => tracing::error!(error = %e, "cannot persist the rotated key ring"),
         }
     }
 }

@@ -21,6 +21,10 @@ fn obj(v: Value) -> Map<String, Value> {
 }
 
 impl Product for Sts {
+    fn service(&self) -> &'static str {
+        "sts"
+    }
+
     fn version(&self) -> &'static str {
         "2015-04-01"
     }
