@@ -286,11 +286,8 @@ pub fn assume_role_as_service(
         .role(&uid, &name)?
         .ok_or_else(|| ApiError::new(404, "EntityNotExist.Role", "The role does not exist."))?;
     let duration = duration_for(&role, duration)?;
-    let mut ctx = Context::new();
-    ctx.insert(
-        "acs:CurrentTime",
-        keyless_token::format_expiration(state.clock().now()),
-    );
+    // The platform's own decision: the full context of a platform-originated request.
+    let ctx = crate::platform_context(state);
     let principal = Principal::Service {
         name: service.to_owned(),
     };

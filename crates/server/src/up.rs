@@ -203,7 +203,15 @@ pub fn run(opts: UpOptions) -> Result<(), UpError> {
     ));
     let objects = dd.join("objects");
     let backend: Arc<dyn keyless_objstore::Backend> = Arc::new(
-        keyless_objstore::FsBackend::open(&objects).map_err(|e| UpError::Objects(e.to_string()))?,
+        keyless_objstore::FsBackend::open_with(
+            &objects,
+            keyless_objstore::FsOptions {
+                // The server's clock (so `--clock-offset-secs` moves object times too).
+                clock: clock.clone(),
+                ..Default::default()
+            },
+        )
+        .map_err(|e| UpError::Objects(e.to_string()))?,
     );
     let workspace = keyless_eas::workspace::ensure_default(&state, &account_id)
         .map_err(|e| UpError::Bootstrap(e.message))?;
