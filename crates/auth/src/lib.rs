@@ -53,6 +53,8 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct Caller {
     identity: Identity,
+    /// The principal's ARN, made once (rate limits, audit records and the access log read it).
+    arn: String,
 }
 
 #[derive(Clone)]
@@ -87,6 +89,15 @@ pub enum CallerKind<'a> {
 }
 
 impl Caller {
+    fn new(identity: Identity) -> Caller {
+        let mut c = Caller {
+            identity,
+            arn: String::new(),
+        };
+        c.arn = c.principal().arn();
+        c
+    }
+
     /// What kind of caller this is, with the user or session behind it.
     pub fn kind(&self) -> CallerKind<'_> {
         match &self.identity {
@@ -134,7 +145,12 @@ impl Caller {
 
     /// The caller's ARN (`…:assumed-role/<role>/<session>` for sessions).
     pub fn arn(&self) -> String {
-        self.principal().arn()
+        self.arn.clone()
+    }
+
+    /// The caller's ARN, borrowed.
+    pub fn arn_str(&self) -> &str {
+        &self.arn
     }
 
     /// The AccessKeyId the request was signed with (rate limits and audit key on it).
@@ -197,9 +213,7 @@ impl Pending {
         if proof.access_key_id() != self.access_key_id {
             return Err(key_not_found());
         }
-        Ok(Caller {
-            identity: self.identity,
-        })
+        Ok(Caller::new(self.identity))
     }
 }
 
@@ -215,9 +229,7 @@ pub fn session_caller(
     if !pending.is_session() {
         return Err(key_not_found());
     }
-    Ok(Caller {
-        identity: pending.identity,
-    })
+    Ok(Caller::new(pending.identity))
 }
 
 /// The context of a decision the platform makes on its own behalf (PassRole checks of a

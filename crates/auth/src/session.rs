@@ -200,7 +200,7 @@ pub fn assume_role(
     }
     if !state
         .limiter()
-        .allow(&caller.arn(), state.clock().now_millis())
+        .allow(caller.arn_str(), state.clock().now_millis())
     {
         let mut e = ApiError::bad(
             "Throttling.User",

@@ -1,7 +1,7 @@
 //! The log of the long-running commands (`keyless up`, `keyless agent`): `tracing` events to
 //! stderr through a non-blocking, batching writer ([`batch`]): a request appends its formatted
 //! line to a buffer and never waits on the terminal or a pipe, a background thread writes the
-//! buffer every 50 ms; under a flood (4 MiB not yet written) new lines are dropped and counted
+//! buffer every 10 ms; under a flood (4 MiB not yet written) new lines are dropped and counted
 //! rather than slowing requests. `RUST_LOG` filters (default `info`); `--log-format json` prints one
 //! JSON object per line with the event's fields at the top level.
 //!
@@ -13,6 +13,7 @@ use tracing_subscriber::EnvFilter;
 use crate::args::LogFormat;
 
 mod batch;
+mod line;
 
 /// Whose log: the agent's text lines keep their own format ([`keyless_agent::LogFormat`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,16 +36,11 @@ pub fn init(format: LogFormat, process: Process) -> anyhow::Result<batch::Guard>
         .with_writer(writer)
         .with_ansi(false);
     let installed = match (format, process) {
-        (LogFormat::Json, _) => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .with_span_list(false)
-            .try_init(),
+        (LogFormat::Json, _) => builder.event_format(line::Line::Json).try_init(),
         (LogFormat::Text, Process::Agent) => {
             builder.event_format(keyless_agent::LogFormat).try_init()
         }
-        (LogFormat::Text, Process::Server) => builder.try_init(),
+        (LogFormat::Text, Process::Server) => builder.event_format(line::Line::Text).try_init(),
     };
     installed.map_err(|e| anyhow::anyhow!("cannot install the log subscriber: {e}"))?;
     Ok(guard)

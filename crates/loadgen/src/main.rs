@@ -30,6 +30,9 @@ struct Args {
     path: String,
     connections: usize,
     seconds: u64,
+    /// A fixed number of requests per connection instead of a duration (no warm-up): for
+    /// instruction counts under callgrind (`bench/instructions.sh`).
+    requests: Option<u64>,
     users: usize,
     objects: usize,
     size: usize,
@@ -44,6 +47,7 @@ fn parse_args() -> anyhow::Result<Args> {
         path: "/".into(),
         connections: 64,
         seconds: 10,
+        requests: None,
         users: 64,
         objects: 100,
         size: 4096,
@@ -58,6 +62,7 @@ fn parse_args() -> anyhow::Result<Args> {
             "--url" => a.url = Some(val()?),
             "--connections" => a.connections = val()?.parse()?,
             "--seconds" => a.seconds = val()?.parse()?,
+            "--requests" => a.requests = Some(val()?.parse()?),
             "--path" => a.path = val()?,
             "--objects" => a.objects = val()?.parse()?,
             "--size" => a.size = val()?.parse()?,
@@ -478,7 +483,7 @@ struct Outcome {
     latencies_us: Vec<u32>,
 }
 
-async fn worker(target: Target, ix: usize, until: Instant) -> Outcome {
+async fn worker(target: Target, ix: usize, until: Instant, limit: Option<u64>) -> Outcome {
     let mut conn = Conn::new(target.addr());
     let mut out = Outcome {
         ok: 0,
@@ -487,7 +492,7 @@ async fn worker(target: Target, ix: usize, until: Instant) -> Outcome {
         latencies_us: Vec::with_capacity(1 << 16),
     };
     let mut seq = 0u64;
-    while Instant::now() < until {
+    while Instant::now() < until && limit.is_none_or(|l| seq < l) {
         seq += 1;
         let req = match target.request(ix, seq) {
             Ok(r) => r,
@@ -767,19 +772,24 @@ async fn main() -> anyhow::Result<()> {
         other => bail!("unknown target `{other}`"),
     };
     // Warm-up (connections, caches), then the measured run.
-    let warm = Instant::now() + Duration::from_secs(1);
-    let mut hs = Vec::new();
-    for i in 0..a.connections {
-        hs.push(tokio::spawn(worker(target.clone(), i, warm)));
-    }
-    for h in hs {
-        let _ = h.await;
+    if a.requests.is_none() {
+        let warm = Instant::now() + Duration::from_secs(1);
+        let mut hs = Vec::new();
+        for i in 0..a.connections {
+            hs.push(tokio::spawn(worker(target.clone(), i, warm, None)));
+        }
+        for h in hs {
+            let _ = h.await;
+        }
     }
     let start = Instant::now();
-    let until = start + Duration::from_secs(a.seconds);
+    let until = match a.requests {
+        Some(_) => start + Duration::from_secs(24 * 3600),
+        None => start + Duration::from_secs(a.seconds),
+    };
     let mut hs = Vec::new();
     for i in 0..a.connections {
-        hs.push(tokio::spawn(worker(target.clone(), i, until)));
+        hs.push(tokio::spawn(worker(target.clone(), i, until, a.requests)));
     }
     let (mut ok, mut errors, mut first_error, mut lat) = (0u64, 0u64, None, Vec::new());
     for h in hs {
