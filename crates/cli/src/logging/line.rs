@@ -257,27 +257,12 @@ fn escaped(s: &str, out: &mut String) {
     }
 }
 
-/// A JSON string literal.
+/// A JSON string literal (serde_json's escaping: the workspace's one JSON writer).
 fn json_str(s: &str, out: &mut String) {
-    out.push('"');
-    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
-        out.push_str(s);
-    } else {
-        for c in s.chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                c if (c as u32) < 0x20 => {
-                    let _ = write!(out, "\\u{:04x}", c as u32);
-                }
-                c => out.push(c),
-            }
-        }
+    match serde_json::to_string(s) {
+        Ok(j) => out.push_str(&j),
+        Err(_) => out.push_str("\"\""),
     }
-    out.push('"');
 }
 
 #[cfg(test)]
