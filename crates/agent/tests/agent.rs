@@ -775,7 +775,7 @@ async fn no_secret_or_token_is_ever_logged() {
 
     let lines = log_lines();
     assert!(
-        lines.iter().any(|l| l.contains("keyless-agent: request: Service=agent Method=GET Route=credentials-uri Status=200 LatencyUs=")),
+        lines.iter().any(|l| l.contains("keyless-agent: debug: request: Service=agent Method=GET Route=credentials-uri Status=200 LatencyUs=")),
         "no access line: {lines:?}"
     );
     for id in &rotated {
