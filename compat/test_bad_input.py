@@ -92,7 +92,13 @@ def test_query_over_the_header_buffer(svc):
     endpoint, version, action = svc
     target = "/?" + _q(Action=action, Version=version, Junk="z" * 300_000)
     r = h.raw_bytes(endpoint, f"POST {target} HTTP/1.1\r\nHost: {endpoint}\r\nContent-Length: 0\r\n\r\n".encode())
-    assert_uri_too_long(r)
+    # Over the 256 KiB head buffer the answer depends on how the bytes arrive: if the whole
+    # request line is read before the buffer fills, hyper parses it and answers 414 (URI too
+    # long); if the buffer fills first (a loaded machine delivers smaller reads), it answers 431
+    # (head too large) without parsing. Both are the documented refusal; which one is
+    # scheduling, so the test accepts either (it failed once under load expecting only 414).
+    assert r is not None, "connection closed without a response"
+    assert r.status in (414, 431), (r.status, r.body)
 
 
 @pytest.mark.parametrize("dup", ["Action", "Version", "RoleName", "Signature"])
