@@ -179,19 +179,11 @@ impl Handler for Eas {
     }
 
     fn reject(&self, status: u16, message: &str) -> HttpResp {
-        let code = if status == 413 {
-            "InvalidParameter.BodyTooLarge"
-        } else {
-            "InvalidParameter"
-        };
-        let status = if (400..500).contains(&status) {
-            status
-        } else {
-            400
-        };
+        let e = keyless_platform::error::ApiError::transport_rejection(status, message);
         let request_id = keyless_platform::ids::request_id();
-        let body = serde_json::json!({"Code": code, "Message": message, "RequestId": request_id});
-        json_resp(status, body.to_string(), &request_id).with_access(Access {
+        let body =
+            serde_json::json!({"Code": e.code, "Message": e.message, "RequestId": request_id});
+        json_resp(e.status, body.to_string(), &request_id).with_access(Access {
             request_id: Some(request_id),
             ..Access::default()
         })

@@ -431,9 +431,7 @@ impl Odps {
         let skew = self.state.config().max_skew_secs;
         if (v.date() - now).abs() > skew {
             let iso = |t: i64| {
-                keyless_sign::format_timestamp(t)
-                    .map(|s| s.replace('Z', ".000Z"))
-                    .unwrap_or_default()
+                keyless_time::format_iso8601_millis(t.saturating_mul(1000)).unwrap_or_default()
             };
             return Err(odps_err(
                 403,

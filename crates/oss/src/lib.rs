@@ -90,10 +90,8 @@ fn request_id() -> String {
 /// Unix milliseconds as `2025-01-01T00:00:00.000Z`: the vendor always writes `.000` (whole
 /// seconds), and oss2 accepts nothing else.
 pub(crate) fn iso_millis(ms: i64) -> String {
-    match keyless_sign::format_timestamp(ms.div_euclid(1000)) {
-        Some(t) => format!("{}.000Z", t.trim_end_matches('Z')),
-        None => "1970-01-01T00:00:00.000Z".to_owned(),
-    }
+    keyless_time::format_iso8601_millis(ms.div_euclid(1000) * 1000)
+        .unwrap_or_else(|| "1970-01-01T00:00:00.000Z".to_owned())
 }
 
 /// Unix milliseconds as an HTTP date.

@@ -44,6 +44,22 @@ impl ApiError {
         Self::new(400, code, message)
     }
 
+    /// What the transport refused before a handler saw the request (`Handler::reject`): a 4xx
+    /// status kept (413 as `InvalidParameter.BodyTooLarge`), anything else answered as 400.
+    pub fn transport_rejection(status: u16, message: &str) -> Self {
+        let code = if status == 413 {
+            "InvalidParameter.BodyTooLarge"
+        } else {
+            "InvalidParameter"
+        };
+        let status = if (400..500).contains(&status) {
+            status
+        } else {
+            400
+        };
+        Self::new(status, code, message)
+    }
+
     pub fn missing(param: &str) -> Self {
         Self::bad(
             "MissingParameter",

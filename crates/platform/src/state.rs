@@ -214,12 +214,6 @@ impl State {
                 })))
             })
     }
-
-    /// Drops cached identities and policies (writes through [`State::store`] do this
-    /// themselves; this is for changes made behind the store's back, e.g. tests).
-    pub fn invalidate(&self) {
-        self.cache.invalidate();
-    }
 }
 
 /// The store as the front-ends see it: reads pass through; every write to identities or

@@ -242,22 +242,16 @@ impl<P: Product> Handler for RpcHandler<P> {
     }
 
     fn reject(&self, status: u16, message: &str) -> HttpResp {
-        let code = if status == 413 {
-            "InvalidParameter.BodyTooLarge"
-        } else {
-            "InvalidParameter"
-        };
-        let status = if (400..500).contains(&status) {
-            status
-        } else {
-            400
-        };
         let request_id = ids::request_id();
-        self.render_error(&ApiError::new(status, code, message), &request_id, false)
-            .with_access(Access {
-                request_id: Some(request_id),
-                ..Access::default()
-            })
+        self.render_error(
+            &ApiError::transport_rejection(status, message),
+            &request_id,
+            false,
+        )
+        .with_access(Access {
+            request_id: Some(request_id),
+            ..Access::default()
+        })
     }
 
     fn blocking(&self) -> bool {
